@@ -1,0 +1,56 @@
+"""Keep rows and their stored objects together: no row without its file, no file without its row.
+
+Objects are written before the rows that name them. If anything fails before the rows are
+committed, the objects written so far are deleted again; objects a committed change no longer
+needs are deleted only after the commit. A deletion that fails is logged, and ``media_gc``
+removes the orphan later.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models.fields.files import FieldFile
+
+from posts.images import Rendition
+
+logger = logging.getLogger(__name__)
+
+
+def rendition_store(*, field_file: FieldFile, rendition: Rendition, written: list[str]) -> None:
+    """Write ``rendition`` under a fresh UUID name into the field's folder; record the name."""
+    content = ContentFile(rendition.data)
+    content.content_type = rendition.content_type
+    field_file.save(f"{uuid.uuid4().hex}.{rendition.extension}", content, save=False)
+    written.append(field_file.name)
+
+
+@contextmanager
+def objects_rolled_back() -> Iterator[list[str]]:
+    """Yield a list to record written object names in; delete them if the block fails."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        objects_delete(written)
+        raise
+
+
+def objects_delete_on_commit(names: Iterable[str]) -> None:
+    """Delete objects once the current transaction commits (at once outside one)."""
+    names = [name for name in names if name]
+    if names:
+        transaction.on_commit(lambda: objects_delete(names))
+
+
+def objects_delete(names: Iterable[str]) -> None:
+    """Delete objects, logging (not raising) failures: the caller's data is already safe."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:
+            logger.exception("Could not delete media object %s; media_gc will remove it.", name)

@@ -1,0 +1,309 @@
+"""Read deployment settings from secrets.json and the environment.
+
+The file holds what must never enter git (keys, passwords, hosts); an environment variable of
+the same name wins over the file, and ``DATABASE_URL`` wins over the file's ``DATABASES``.
+Every mistake raises ``ImproperlyConfigured`` naming the file (or variable) and the key, so a
+bad deployment stops at start-up instead of failing at its first request.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from botocore.config import Config
+from django.core.exceptions import ImproperlyConfigured
+
+# Each key the file may hold, with the JSON type it must have.
+KEYS: dict[str, type | tuple[type, ...]] = {
+    "SECRET_KEY": str,
+    "DEBUG": bool,
+    "ALLOWED_HOSTS": list,
+    "CSRF_TRUSTED_ORIGINS": list,
+    "DATABASES": dict,
+    "AWS_STORAGE_BUCKET_NAME": str,
+    "AWS_S3_REGION_NAME": str,
+    "AWS_ACCESS_KEY_ID": str,
+    "AWS_SECRET_ACCESS_KEY": str,
+    "AWS_S3_ENDPOINT_URL": str,
+    "AWS_S3_CUSTOM_DOMAIN": str,
+    "AWS_S3_ADDRESSING_STYLE": str,
+    "SECURE_PROXY_SSL_HEADER": list,
+    "SECURE_SSL_REDIRECT": bool,
+    "SECURE_HSTS_SECONDS": int,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": bool,
+    "SECURE_HSTS_PRELOAD": bool,
+    "SESSION_COOKIE_SECURE": bool,
+    "CSRF_COOKIE_SECURE": bool,
+}
+DATABASE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "HOST": str,
+    "PORT": (int, str),
+    "NAME": str,
+    "USER": str,
+    "PASSWORD": str,
+    "OPTIONS": dict,
+}
+DATABASE_REQUIRED = ("HOST", "NAME", "USER")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+JSON_NAMES = {
+    str: "a string",
+    bool: "true or false",
+    int: "a number",
+    list: "a list",
+    dict: "an object",
+}
+# Objects are named by UUID and never overwritten, so browsers may cache them for a year.
+MEDIA_CACHE_CONTROL = "max-age=31536000, immutable"
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
+class Secrets:
+    """Typed access to secrets.json merged with environment variables."""
+
+    def __init__(self, path: Path, data: Mapping[str, Any], environ: Mapping[str, str]):
+        self.path = path
+        self.data = dict(data)
+        self.environ = environ
+
+    @classmethod
+    def load(cls, default_path: Path, environ: Mapping[str, str] | None = None) -> "Secrets":
+        """Read the file named by DJANGO_SECRETS_FILE, else ``default_path`` if it exists."""
+        environ = os.environ if environ is None else environ
+        named = environ.get("DJANGO_SECRETS_FILE")
+        path = Path(named) if named else default_path
+        if not path.exists():
+            if named:
+                raise ImproperlyConfigured(
+                    f"DJANGO_SECRETS_FILE names {path}, which does not exist."
+                )
+            return cls(path, {}, environ)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ImproperlyConfigured(f"{path} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ImproperlyConfigured(f"{path} must hold a JSON object of settings.")
+        secrets = cls(path, data, environ)
+        secrets.validate()
+        return secrets
+
+    @property
+    def from_file(self) -> bool:
+        """Whether a secrets file was read (else the app runs on its embedded default)."""
+        return self.path.exists()
+
+    def validate(self) -> None:
+        """Reject unknown keys and values of the wrong JSON type."""
+        for key, value in self.data.items():
+            if key not in KEYS:
+                raise ImproperlyConfigured(f"{self.path}: unknown key {key!r}.")
+            _check_type(value, KEYS[key], f"{self.path}: key {key!r}")
+
+    def _source(self, key: str) -> str:
+        if key in self.environ:
+            return f"environment variable {key}"
+        return f"{self.path}: key {key!r}"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The raw value: from the environment if set there, else the file, else default."""
+        if key in self.environ:
+            return self.environ[key]
+        return self.data.get(key, default)
+
+    def get_str(self, key: str, default: str = "") -> str:
+        return self.get(key, default)
+
+    def get_bool(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if isinstance(value, bool):
+            return value
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ImproperlyConfigured(f"{self._source(key)} must be true or false, not {value!r}.")
+
+    def get_int(self, key: str, default: int) -> int:
+        value = self.get(key, default)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ImproperlyConfigured(
+                f"{self._source(key)} must be a whole number, not {value!r}."
+            ) from None
+
+    def get_list(self, key: str, default: list[str]) -> list[str]:
+        """A list of strings; in the environment, comma-separated."""
+        value = self.get(key, default)
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        for item in value:
+            if not isinstance(item, str):
+                raise ImproperlyConfigured(
+                    f"{self._source(key)} must be a list of strings, not {value!r}."
+                )
+        return list(value)
+
+    def secret_key(self, debug: bool) -> str:
+        """SECRET_KEY; required unless DEBUG is on, when a fixed development key serves."""
+        key = self.get_str("SECRET_KEY")
+        if key:
+            return key
+        if debug:
+            return "django-insecure-development-key-do-not-use-in-production"
+        raise ImproperlyConfigured(
+            f"{self.path}: key 'SECRET_KEY' is missing; it is required when DEBUG is false."
+        )
+
+    def database(self, base_dir: Path) -> dict[str, Any]:
+        """The default database: DATABASE_URL, else DATABASES in the file, else SQLite."""
+        url = self.environ.get("DATABASE_URL")
+        if url:
+            db = parse_database_url(url)
+        elif "DATABASES" in self.data:
+            db = self._file_database()
+        else:
+            return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
+        # Reuse connections, but check them first, so a restarted server costs no request.
+        db.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+        return db
+
+    def _file_database(self) -> dict[str, Any]:
+        where = f"{self.path}: key 'DATABASES'"
+        default = self.data["DATABASES"].get("default")
+        if not isinstance(default, dict):
+            raise ImproperlyConfigured(f"{where} must hold a 'default' object.")
+        for key, value in default.items():
+            if key not in DATABASE_KEYS:
+                raise ImproperlyConfigured(f"{where}: unknown key 'default.{key}'.")
+            _check_type(value, DATABASE_KEYS[key], f"{where}: key 'default.{key}'")
+        for key in DATABASE_REQUIRED:
+            if not default.get(key):
+                raise ImproperlyConfigured(f"{where}: key 'default.{key}' is missing.")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": default["HOST"],
+            "PORT": str(default.get("PORT", 5432)),
+            "NAME": default["NAME"],
+            "USER": default["USER"],
+            "PASSWORD": default.get("PASSWORD", ""),
+            "OPTIONS": default.get("OPTIONS", {}),
+        }
+
+    def storages(self) -> dict[str, Any]:
+        """STORAGES: media in the S3 bucket when one is named, else in local media/."""
+        media: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        options = self.s3_options()
+        if options:
+            media = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+        return {
+            "default": media,
+            "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        }
+
+    def s3_options(self) -> dict[str, Any] | None:
+        """OPTIONS for django-storages' S3Storage, or None when no bucket is configured."""
+        bucket = self.get_str("AWS_STORAGE_BUCKET_NAME")
+        if not bucket:
+            return None
+        region = self.get_str("AWS_S3_REGION_NAME")
+        if not region:
+            raise ImproperlyConfigured(
+                f"{self._source('AWS_STORAGE_BUCKET_NAME')} names a bucket, but key "
+                f"'AWS_S3_REGION_NAME' is missing: set the bucket's region."
+            )
+        access_key = self.get_str("AWS_ACCESS_KEY_ID")
+        secret_key = self.get_str("AWS_SECRET_ACCESS_KEY")
+        if bool(access_key) != bool(secret_key):
+            missing = "AWS_SECRET_ACCESS_KEY" if access_key else "AWS_ACCESS_KEY_ID"
+            raise ImproperlyConfigured(
+                f"{self.path}: key {missing!r} is missing: give both access keys or neither "
+                f"(neither uses boto3's default chain, e.g. an EC2 instance role)."
+            )
+        style = self.get_str("AWS_S3_ADDRESSING_STYLE", "auto")
+        if style not in ADDRESSING_STYLES:
+            raise ImproperlyConfigured(
+                f"{self._source('AWS_S3_ADDRESSING_STYLE')} must be one of "
+                f"{', '.join(ADDRESSING_STYLES)}, not {style!r}."
+            )
+        return {
+            "bucket_name": bucket,
+            "region_name": region,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "endpoint_url": self.get_str("AWS_S3_ENDPOINT_URL") or None,
+            "custom_domain": self.get_str("AWS_S3_CUSTOM_DOMAIN") or None,
+            "location": "media",
+            "file_overwrite": False,
+            # No ACLs: the bucket keeps Block Public Access on and ACLs disabled; reads are
+            # through SigV4-signed URLs (or a CloudFront custom domain).
+            "default_acl": None,
+            "querystring_auth": True,
+            "object_parameters": {"CacheControl": MEDIA_CACHE_CONTROL},
+            "client_config": Config(
+                signature_version="s3v4",
+                s3={"addressing_style": style},
+                # Fail in seconds, not minutes, when S3 is unreachable.
+                connect_timeout=5,
+                read_timeout=20,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        }
+
+    def proxy_ssl_header(self) -> tuple[str, str] | None:
+        """SECURE_PROXY_SSL_HEADER as Django wants it: a (header, value) pair, or None."""
+        value = self.get("SECURE_PROXY_SSL_HEADER")
+        if value is None:
+            return None
+        pair = self.get_list("SECURE_PROXY_SSL_HEADER", [])
+        if len(pair) != 2:
+            raise ImproperlyConfigured(
+                f"{self._source('SECURE_PROXY_SSL_HEADER')} must be a header and a value, "
+                f'such as ["HTTP_X_FORWARDED_PROTO", "https"].'
+            )
+        return pair[0], pair[1]
+
+
+def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> None:
+    # bool is an int in Python but not in JSON: true is no port number.
+    if isinstance(value, bool) and bool not in _as_tuple(expected):
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        names = " or ".join(JSON_NAMES[t] for t in _as_tuple(expected))
+        raise ImproperlyConfigured(f"{where} must be {names}, not {json.dumps(value)}.")
+
+
+def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """Django DATABASES entry from postgres://user:password@host:port/name?option=value."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
+        raise ImproperlyConfigured(
+            "environment variable DATABASE_URL must look like "
+            "postgres://user:password@host:5432/name."
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured("environment variable DATABASE_URL has a bad port.") from None
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": unquote(parts.hostname or ""),
+        "PORT": str(port or 5432),
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "OPTIONS": dict(parse_qsl(parts.query)),
+    }

@@ -1,0 +1,23 @@
+"""Log in with a username or an email address, either in any case."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    """ModelBackend that also accepts the email address in the username field."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None or password is None:
+            return None
+        User = get_user_model()
+        login = username.strip()
+        user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+        if user is None:
+            # Hash anyway, so response time does not tell which logins exist.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

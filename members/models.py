@@ -1,0 +1,103 @@
+"""People and who follows whom."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+USERNAME_MAX_LENGTH = 30
+
+# Instagram's alphabet: ASCII letters, digits, '.' and '_'. Keeping usernames ASCII and
+# lowercase rules out look-alikes that differ only in case or by confusable characters.
+username_validator = RegexValidator(
+    r"^(?!\.)(?!.*\.\.)[a-z0-9._]+(?<!\.)\Z",
+    "Use only lowercase letters, numbers, periods and underscores; a period may not start "
+    "or end a username or follow another.",
+)
+
+# First path segments the site uses itself, which a profile URL (/<username>/) would shadow.
+RESERVED_USERNAMES = frozenset(
+    {
+        "about", "accounts", "admin", "api", "explore", "favicon.ico", "healthz", "help",
+        "login", "logout", "media", "p", "posts", "robots.txt", "settings", "signup",
+        "static", "stories", "tags",
+    }
+)  # fmt: skip
+
+
+class MemberManager(UserManager):
+    """Looks usernames and emails up case-insensitively."""
+
+    def get_by_natural_key(self, username: str) -> "User":
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    """A member: logs in with username or email, has a public profile."""
+
+    first_name = None
+    last_name = None
+    username = models.CharField(
+        max_length=USERNAME_MAX_LENGTH,
+        unique=True,
+        validators=[username_validator],
+        help_text="Up to 30 lowercase letters, numbers, periods and underscores.",
+        error_messages={"unique": "A user with that username already exists."},
+    )
+    email = models.EmailField("email address")
+    full_name = models.CharField(max_length=150, blank=True)
+    bio = models.CharField(max_length=150, blank=True)
+    website = models.URLField(max_length=200, blank=True)
+    avatar = models.ImageField(
+        "profile photo",
+        upload_to="avatars/",
+        blank=True,
+    )
+
+    objects = MemberManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="members_user_email_ci_unique"),
+            models.UniqueConstraint(Lower("username"), name="members_user_username_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def clean(self) -> None:
+        super().clean()
+        self.username = self.username.lower()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_absolute_url(self) -> str:
+        return reverse("members:profile", kwargs={"username": self.username})
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name or self.username
+
+
+class Follow(models.Model):
+    """``follower`` sees ``following``'s posts in their feed."""
+
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_set")
+    following = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_set")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "following"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("following")), name="no_self_follow"
+            ),
+        ]
+        indexes = [models.Index(fields=["following", "-created"])]
+
+    def __str__(self) -> str:
+        return f"{self.follower} follows {self.following}"

@@ -1,0 +1,119 @@
+"""Sign-up, log-in, profiles and follows. Views validate, call one service, then redirect."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from members import selectors, services
+from members.forms import LoginForm, ProfileForm, SignupForm
+from members.models import User
+from posts import selectors as post_selectors
+
+PEOPLE_PER_PAGE = 50
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """The ``next`` parameter if it points into this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("/")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="members.backends.UsernameOrEmailBackend")
+        messages.success(request, f"Welcome, {user.username}! Add a photo so friends know you.")
+        return redirect(next_url(request, reverse_lazy("members:edit")))
+    return render(request, "members/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "members/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's own rule since 5.0): a link or an image tag cannot log anyone out."""
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "members/password.html"
+    success_url = reverse_lazy("members:edit")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password has been changed.")
+        return super().form_valid(form)
+
+
+@login_required
+def profile_edit(request: HttpRequest) -> HttpResponse:
+    # Edit a copy, so a rejected form does not rename the user in the page's header.
+    user = get_object_or_404(User, pk=request.user.pk)
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(
+            user=form.instance,
+            photo=form.cleaned_data["photo"],
+            remove_photo=form.cleaned_data["remove_photo"],
+        )
+        messages.success(request, "Your profile has been saved.")
+        return redirect(form.instance)
+    return render(request, "members/edit.html", {"form": form, "profile": user})
+
+
+def profile(request: HttpRequest, username: str) -> HttpResponse:
+    owner = selectors.user_profile(username=username, viewer=request.user)
+    if owner.username != username:
+        return redirect(owner, permanent=True)
+    page = post_selectors.post_by_author(
+        author=owner, viewer=request.user, cursor=request.GET.get("after")
+    )
+    return render(request, "members/profile.html", {"owner": owner, "page": page})
+
+
+def _people(request: HttpRequest, username: str, title: str, select) -> HttpResponse:
+    owner = selectors.user_profile(username=username, viewer=request.user)
+    page = Paginator(select(user=owner), PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "members/people.html", {"owner": owner, "page": page, "title": title})
+
+
+def followers(request: HttpRequest, username: str) -> HttpResponse:
+    return _people(request, username, "Followers", selectors.user_followers)
+
+
+def following(request: HttpRequest, username: str) -> HttpResponse:
+    return _people(request, username, "Following", selectors.user_following)
+
+
+@require_POST
+@login_required
+def follow(request: HttpRequest, username: str) -> HttpResponse:
+    target = get_object_or_404(User, username__iexact=username, is_active=True)
+    try:
+        services.follow_create(follower=request.user, following=target)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect(next_url(request, target.get_absolute_url()))
+
+
+@require_POST
+@login_required
+def unfollow(request: HttpRequest, username: str) -> HttpResponse:
+    target = get_object_or_404(User, username__iexact=username, is_active=True)
+    services.follow_delete(follower=request.user, following=target)
+    return redirect(next_url(request, target.get_absolute_url()))

@@ -1,0 +1,88 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from posts.models import Comment, Post, PostImage, Tag
+from posts.services import post_delete
+
+
+def _thumbnail(image: PostImage | None, size: int) -> str:
+    if image is None:
+        return "—"
+    return format_html(
+        '<img src="{}" width="{}" height="{}" alt="{}">',
+        image.thumbnail.url,
+        size,
+        size,
+        image.alt_text,
+    )
+
+
+class PostImageInline(admin.TabularInline):
+    """Photos are shown, not replaced: uploads go through the app's image pipeline."""
+
+    model = PostImage
+    fields = ("preview", "order", "width", "height", "alt_text")
+    readonly_fields = ("preview", "order", "width", "height")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Photo")
+    def preview(self, image: PostImage) -> str:
+        return _thumbnail(image, 120)
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    fields = ("author", "text", "created")
+    readonly_fields = ("author", "created")
+    extra = 0
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ("first_photo", "code", "author", "short_caption", "created")
+    list_display_links = ("first_photo", "code")
+    list_filter = ("created",)
+    date_hierarchy = "created"
+    search_fields = ("caption", "author__username", "code")
+    readonly_fields = ("code", "author", "created", "updated")
+    fields = ("code", "author", "caption", "created", "updated")
+    inlines = [PostImageInline, CommentInline]
+    list_select_related = ("author",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("images")
+
+    def delete_model(self, request, obj: Post) -> None:
+        # Through the service, so the photos leave the bucket with the post.
+        post_delete(post=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for post in queryset:
+            post_delete(post=post)
+
+    @admin.display(description="Photo")
+    def first_photo(self, post: Post) -> str:
+        images = post.images.all()
+        return _thumbnail(images[0] if images else None, 48)
+
+    @admin.display(description="Caption")
+    def short_caption(self, post: Post) -> str:
+        return post.caption[:80]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("author", "post", "text", "created")
+    list_filter = ("created",)
+    search_fields = ("text", "author__username", "post__code")
+    raw_id_fields = ("author", "post")
+    date_hierarchy = "created"
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)

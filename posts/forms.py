@@ -1,0 +1,156 @@
+"""Validate new posts, edits and comments; photos are processed here, before anything is stored."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+
+from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
+from posts.models import (
+    ALT_TEXT_MAX_LENGTH,
+    CAPTION_MAX_LENGTH,
+    COMMENT_MAX_LENGTH,
+    PHOTOS_MAX,
+    PostImage,
+)
+
+T = TypeVar("T")
+
+
+def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
+    """Run ``process`` on an upload's bytes, turning every refusal into a ValidationError.
+
+    The size is checked before the file is read, so an oversized upload never enters memory.
+    """
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            f"This file is {upload.size / 1_048_576:.1f} MB; the limit is "
+            f"{MAX_UPLOAD_BYTES // 1_048_576} MB."
+        )
+    try:
+        return process(upload.read())
+    except ImageError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A processed upload, ready to store."""
+
+    display: Rendition
+    thumbnail: Rendition
+    alt_text: str
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one <input type=file multiple>, in the order the browser sent them."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        cleaned = []
+        for item in files:
+            cleaned.append(super().clean(item, initial))
+        return cleaned
+
+
+class PostForm(forms.Form):
+    """One to ten photos, each with optional alt text, and a caption."""
+
+    photos = MultipleFileField(
+        label="Photos",
+        required=False,
+        # Empty files reach the image pipeline, whose error names the photo.
+        allow_empty_file=True,
+        help_text=f"Up to {PHOTOS_MAX} JPEG, PNG, WebP, GIF or HEIC photos, "
+        f"{MAX_UPLOAD_BYTES // 1_048_576} MB each.",
+        widget=MultipleFileInput(attrs={"accept": "image/*,.heic,.heif"}),
+    )
+    caption = forms.CharField(
+        max_length=CAPTION_MAX_LENGTH,
+        required=False,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Write a caption…"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.alt_texts: list[str] = [
+            text.strip() for text in (self.data.getlist("alt_text") if self.data else [])
+        ]
+        # Which photo (by position) each error is about, for pages that show it beside it.
+        self.photo_errors: dict[int, str] = {}
+
+    def alt_slots(self) -> list[tuple[int, str, str]]:
+        """(number, alt text, error) for each of the PHOTOS_MAX photo positions, for the page."""
+        texts = self.alt_texts + [""] * (PHOTOS_MAX - len(self.alt_texts))
+        return [
+            (index + 1, texts[index], self.photo_errors.get(index, ""))
+            for index in range(PHOTOS_MAX)
+        ]
+
+    def clean_photos(self) -> list[Photo]:
+        uploads = self.cleaned_data["photos"]
+        if not uploads:
+            raise ValidationError("Choose at least one photo.")
+        if len(uploads) > PHOTOS_MAX:
+            raise ValidationError(f"A post holds at most {PHOTOS_MAX} photos.")
+        photos, errors = [], []
+        for index, upload in enumerate(uploads):
+            alt = self.alt_texts[index] if index < len(self.alt_texts) else ""
+            try:
+                if len(alt) > ALT_TEXT_MAX_LENGTH:
+                    raise ValidationError(
+                        f"Alt text is limited to {ALT_TEXT_MAX_LENGTH} characters."
+                    )
+                display, thumbnail = photo_process(upload, post_renditions)
+            except ValidationError as exc:
+                message = exc.messages[0]
+                self.photo_errors[index] = message
+                errors.append(f"Photo {index + 1} ({upload.name}): {message}")
+                continue
+            photos.append(Photo(display=display, thumbnail=thumbnail, alt_text=alt))
+        if errors:
+            raise ValidationError(errors)
+        return photos
+
+
+class PostEditForm(forms.Form):
+    """The caption and each photo's alt text; the photos themselves stay."""
+
+    caption = PostForm.base_fields["caption"]
+
+    def __init__(self, *args, images, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.images = list(images)
+        for image in self.images:
+            self.fields[f"alt_{image.pk}"] = forms.CharField(
+                label=f"Alt text for photo {image.order + 1}",
+                max_length=ALT_TEXT_MAX_LENGTH,
+                required=False,
+                initial=image.alt_text,
+            )
+
+    def photo_fields(self) -> list[tuple[PostImage, forms.BoundField]]:
+        """Each photo with its alt text field, for the page."""
+        return [(image, self[f"alt_{image.pk}"]) for image in self.images]
+
+    def alt_texts(self) -> dict[int, str]:
+        return {image.pk: self.cleaned_data[f"alt_{image.pk}"] for image in self.images}
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        label="Add a comment",
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 1, "placeholder": "Add a comment…"}),
+        error_messages={"required": "Write something first."},
+    )

@@ -1,0 +1,280 @@
+"""Turn an uploaded photo into the renditions we store: checked, upright, sRGB, metadata-free.
+
+Pure functions, bytes in and bytes out, with no Django, ORM or storage, so they can be tested
+and benchmarked alone. Every upload is decoded once, as small as its renditions allow (JPEG
+draft mode), and every rendition is derived from that one decoded image.
+"""
+
+import io
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import pillow_heif
+from PIL import ExifTags, Image, ImageCms
+
+pillow_heif.register_heif_opener()
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MB
+MAX_PIXELS = 50_000_000  # 50 megapixels
+DISPLAY_MAX_WIDTH = 1080
+THUMBNAIL_SIZE = 640
+AVATAR_SIZE = 320
+
+# The display rendition's width / height is centre-cropped into this range (4:5 to 1.91:1).
+MIN_ASPECT_RATIO = 4 / 5
+MAX_ASPECT_RATIO = 1.91
+
+DISPLAY_QUALITY = 85
+THUMBNAIL_QUALITY = 80
+AVATAR_QUALITY = 85
+
+# The formats Pillow may detect from the content. A JPEG carrying extra pictures, as many phone
+# cameras write, is detected as "MPO" by the JPEG opener and accepted as the JPEG it is.
+_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")
+
+_EMPTY = "This file is empty."
+_TOO_LARGE = f"This file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+_NOT_AN_IMAGE = "This file is not an image we can read (JPEG, PNG, WebP, GIF or HEIC)."
+_TOO_MANY_PIXELS = f"This image has more than {MAX_PIXELS // 1_000_000} megapixels."
+_DAMAGED = "This image is damaged or incomplete."
+
+# How to turn each EXIF orientation upright, and the ones that swap width and height.
+_EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_SIDEWAYS = {
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+}
+
+# Modes an ICC profile can describe directly; anything else becomes RGB before colour work.
+_ICC_MODES = ("RGB", "L", "CMYK")
+_WHITE = (255, 255, 255)
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+class ImageError(ValueError):
+    """A user-facing reason why an upload is not an acceptable photo."""
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One encoded output image, with its real size and how to serve it."""
+
+    data: bytes
+    width: int
+    height: int
+    content_type: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A rendition to make: a crop box in the upright image, the size to scale it to, quality."""
+
+    box: tuple[float, float, float, float]
+    size: tuple[int, int]
+    quality: int
+
+    @property
+    def scale(self) -> float:
+        """The fraction of the full resolution this rendition needs from the decoder."""
+        left, top, right, bottom = self.box
+        return max(self.size[0] / (right - left), self.size[1] / (bottom - top))
+
+    def scaled(self, x: float, y: float) -> "_Target":
+        """The same target for an image decoded at a different resolution."""
+        left, top, right, bottom = self.box
+        return replace(self, box=(left * x, top * y, right * x, bottom * y))
+
+
+# Given the upright full-size (width, height), the renditions to make from it.
+_Plan = Callable[[tuple[int, int]], tuple[_Target, ...]]
+
+
+def post_renditions(data: bytes) -> tuple[Rendition, Rendition]:
+    """(display, thumbnail) for a post photo.
+
+    The display rendition is at most DISPLAY_MAX_WIDTH wide, never upscaled, with its aspect
+    ratio centre-cropped into MIN_ASPECT_RATIO..MAX_ASPECT_RATIO. The thumbnail is a centred
+    THUMBNAIL_SIZE square, or a smaller square when the photo's short side is smaller: post
+    photos are never upscaled.
+    """
+    display, thumbnail = _render(data, _post_plan)
+    return display, thumbnail
+
+
+def avatar_rendition(data: bytes) -> Rendition:
+    """A square AVATAR_SIZE x AVATAR_SIZE profile photo (centre crop), metadata stripped.
+
+    Unlike post photos, a small avatar is scaled up, so that every avatar has the same size.
+    """
+    (avatar,) = _render(data, _avatar_plan)
+    return avatar
+
+
+def _post_plan(size: tuple[int, int]) -> tuple[_Target, ...]:
+    """The display rendition and the thumbnail."""
+    return (
+        _display_target(size),
+        _square_target(size, THUMBNAIL_SIZE, THUMBNAIL_QUALITY, upscale=False),
+    )
+
+
+def _avatar_plan(size: tuple[int, int]) -> tuple[_Target, ...]:
+    """The avatar alone."""
+    return (_square_target(size, AVATAR_SIZE, AVATAR_QUALITY, upscale=True),)
+
+
+def _display_target(size: tuple[int, int]) -> _Target:
+    """The largest centred crop within the allowed aspect ratios, at most DISPLAY_MAX_WIDTH."""
+    width, height = size
+    ratio = min(max(width / height, MIN_ASPECT_RATIO), MAX_ASPECT_RATIO)
+    crop_width = min(width, height * ratio)
+    crop_height = min(height, width / ratio)
+    out_width = max(1, min(DISPLAY_MAX_WIDTH, round(crop_width)))
+    out_height = max(1, round(out_width / ratio))
+    return _Target(
+        _centred_box(size, crop_width, crop_height), (out_width, out_height), DISPLAY_QUALITY
+    )
+
+
+def _square_target(size: tuple[int, int], side: int, quality: int, *, upscale: bool) -> _Target:
+    """A centred square crop scaled to `side`; smaller if the photo is and `upscale` is off."""
+    short = min(size)
+    out = side if upscale else min(side, short)
+    return _Target(_centred_box(size, short, short), (out, out), quality)
+
+
+def _centred_box(
+    size: tuple[int, int], width: float, height: float
+) -> tuple[float, float, float, float]:
+    """A width x height box in the middle of an image of `size`."""
+    left = (size[0] - width) / 2
+    top = (size[1] - height) / 2
+    return (left, top, left + width, top + height)
+
+
+def _render(data: bytes, plan: _Plan) -> list[Rendition]:
+    """Decode `data` once, then crop, scale and encode every target of the plan."""
+    image, targets = _decode(data, plan)
+    return [
+        _encode(image.resize(t.size, Image.Resampling.LANCZOS, box=t.box), t.quality)
+        for t in targets
+    ]
+
+
+def _decode(data: bytes, plan: _Plan) -> tuple[Image.Image, list[_Target]]:
+    """Check and decode `data` just large enough for the plan, upright and as sRGB RGB.
+
+    Returns the pixels and the plan's targets with their boxes in those pixels' coordinates.
+    Everything that reads the untrusted bytes happens here, so that a hostile or damaged file
+    ends as an ImageError, and no image larger than the returned one outlives this call.
+    """
+    if not data:
+        raise ImageError(_EMPTY)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageError(_TOO_LARGE)
+    with _reading_untrusted_image():
+        # Image.open reads only the header, so the pixel count is known before any decoding.
+        source = Image.open(io.BytesIO(data), formats=_FORMATS)
+        if source.width * source.height > MAX_PIXELS:
+            raise ImageError(_TOO_MANY_PIXELS)
+        transpose = _EXIF_TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation))
+        upright = source.size[::-1] if transpose in _SIDEWAYS else source.size
+        targets = plan(upright)
+        scale = min(1.0, max(t.scale for t in targets))
+        needed = (math.ceil(source.width * scale), math.ceil(source.height * scale))
+        # For a JPEG, libjpeg decodes at 1/2, 1/4 or 1/8 scale, still at least `needed`;
+        # other formats ignore this. An animated image loads its first frame only.
+        source.draft("RGB", needed)
+        source.load()
+    image = _upright_srgb(source, needed, transpose)
+    return image, [t.scaled(image.width / upright[0], image.height / upright[1]) for t in targets]
+
+
+@contextmanager
+def _reading_untrusted_image() -> Iterator[None]:
+    """Turn whatever Pillow raises or warns about a file into an ImageError."""
+    # catch_warnings is not thread-safe before Python 3.14 (python/cpython#128384). A race can
+    # only let this warning through as a warning, or leave it an error for the whole process;
+    # either way the image is still rejected by the MAX_PIXELS check.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except ImageError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageError(_TOO_MANY_PIXELS) from error
+        except Image.UnidentifiedImageError as error:
+            raise ImageError(_NOT_AN_IMAGE) from error
+        except Exception as error:
+            # Decoders report bad data as OSError, SyntaxError, ValueError, struct.error, EOFError
+            # and more; truncation is an OSError because LOAD_TRUNCATED_IMAGES stays off.
+            raise ImageError(_DAMAGED) from error
+
+
+def _upright_srgb(
+    source: Image.Image, needed: tuple[int, int], transpose: Image.Transpose | None
+) -> Image.Image:
+    """RGB pixels in sRGB, upright, reduced to no less than twice `needed` when much larger."""
+    icc_profile = source.info.get("icc_profile")
+    image = _opaque(source)
+    # Formats without draft mode are reduced cheaply before colour work and resampling; the
+    # 2x margin keeps the final LANCZOS resize as sharp as one from full size.
+    factor = min(image.width // (2 * needed[0]), image.height // (2 * needed[1]))
+    if factor > 1:
+        image = image.reduce(factor)
+    image = _to_srgb(image, icc_profile)
+    return image.transpose(transpose) if transpose is not None else image
+
+
+def _opaque(image: Image.Image) -> Image.Image:
+    """8-bit pixels without transparency, in RGB or a mode an ICC profile can describe."""
+    if image.mode.startswith("I"):
+        # 16-bit greyscale: scale to 8 bits, as a plain conversion clips everything to white.
+        image = image.convert("I").point(lambda value: value / 257).convert("L")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        image = Image.new("RGB", rgba.size, _WHITE)
+        image.paste(rgba, mask=rgba)
+    elif image.mode not in _ICC_MODES:
+        image = image.convert("RGB")
+    return image
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """RGB pixels in sRGB, converting from the embedded ICC profile unless it is sRGB."""
+    if icc_profile:
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            if "sRGB" not in ImageCms.getProfileDescription(profile):
+                image = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+        except (OSError, ImageCms.PyCMSError):
+            # A profile we cannot read, or one that does not fit the pixels, is ignored: the
+            # pixels are still a photo, shown as if they were sRGB.
+            pass
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _encode(image: Image.Image, quality: int) -> Rendition:
+    """A progressive JPEG of `image`, with no metadata at all."""
+    # Pillow's savers copy some of image.info into the file (the JPEG comment, for one).
+    image.info.clear()
+    buffer = io.BytesIO()
+    image.save(
+        buffer, "JPEG", quality=quality, optimize=True, progressive=True, subsampling="4:2:0"
+    )
+    return Rendition(buffer.getvalue(), image.width, image.height, "image/jpeg", "jpg")

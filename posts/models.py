@@ -1,0 +1,119 @@
+"""Photo posts, their photos, comments, likes and tags."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+CAPTION_MAX_LENGTH = 2200
+ALT_TEXT_MAX_LENGTH = 1000
+COMMENT_MAX_LENGTH = 2200
+PHOTOS_MAX = 10
+CODE_LENGTH = 11
+
+
+def new_code() -> str:
+    """A short random code for /p/<code>/: it reveals neither the count nor the order of posts."""
+    return secrets.token_urlsafe(8)[:CODE_LENGTH]
+
+
+class Tag(models.Model):
+    """A #hashtag, stored lowercase: #Sunset and #sunset are one tag."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("posts:tag", kwargs={"name": self.name})
+
+
+class Post(models.Model):
+    """One to ten photos with a caption, by one author."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
+    )
+    code = models.CharField(max_length=CODE_LENGTH, unique=True, default=new_code, editable=False)
+    caption = models.TextField(max_length=CAPTION_MAX_LENGTH, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    tags = models.ManyToManyField(Tag, related_name="posts", blank=True)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="mentioned_in", blank=True
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="post_recent"),
+            models.Index(fields=["author", "-created", "-id"], name="post_author_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} by {self.author}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("posts:detail", kwargs={"code": self.code})
+
+
+class PostImage(models.Model):
+    """One photo of a post: a display rendition and a square thumbnail, both in storage."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="images")
+    order = models.PositiveSmallIntegerField()
+    display = models.ImageField(upload_to="posts/")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    thumbnail = models.ImageField(upload_to="posts/")
+    thumbnail_size = models.PositiveIntegerField()
+    alt_text = models.CharField(max_length=ALT_TEXT_MAX_LENGTH, blank=True)
+
+    class Meta:
+        ordering = ["post", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "order"], name="postimage_order_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"photo {self.order + 1} of {self.post.code}"
+
+    @property
+    def object_names(self) -> list[str]:
+        return [self.display.name, self.thumbnail.name]
+
+
+class Comment(models.Model):
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    text = models.TextField(max_length=COMMENT_MAX_LENGTH)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["post", "-created", "-id"], name="comment_post_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.post.code}"
+
+
+class Like(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="like_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} likes {self.post.code}"

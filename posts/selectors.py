@@ -1,0 +1,124 @@
+"""Reads of posts with everything a page shows, in a fixed number of queries.
+
+Lists use keyset pagination: a cursor names the last post shown by (created, id), so a page
+costs the same at post 10 as at post 100,000, and new posts don't shift what comes next.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from members.models import Follow, User
+from members.selectors import count_of
+from posts.models import Comment, Like, Post, PostImage, Tag
+
+PAGE_SIZE = 12
+GRID_PAGE_SIZE = 24
+LATEST_COMMENTS = 2
+
+
+@dataclass(frozen=True)
+class Page:
+    posts: list[Post]
+    next_cursor: str | None
+
+
+def cursor_encode(post: Post) -> str:
+    return f"{int(post.created.timestamp() * 1_000_000)}.{post.pk}"
+
+
+def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
+    """(created, id) from a cursor; None for no cursor or a malformed one (the first page)."""
+    try:
+        micros, pk = (int(part) for part in (cursor or "").split("."))
+        return datetime.fromtimestamp(micros / 1_000_000, tz=UTC), pk
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _page(posts: QuerySet[Post], cursor: str | None, size: int) -> Page:
+    after = cursor_decode(cursor)
+    if after:
+        created, pk = after
+        posts = posts.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+    rows = list(posts.order_by("-created", "-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, cursor_encode(rows[-1]) if more else None)
+
+
+def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
+    posts = posts.annotate(
+        like_count=count_of(Like.objects.filter(post=OuterRef("pk"))),
+        comment_count=count_of(Comment.objects.filter(post=OuterRef("pk"))),
+    )
+    if viewer.is_authenticated:
+        posts = posts.annotate(liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)))
+    return posts
+
+
+def _cards(viewer: User) -> QuerySet[Post]:
+    """Posts with all a feed card shows: author, photos, counts and the latest comments."""
+    latest = Comment.objects.select_related("author").order_by("post_id", "-created", "-id")
+    return _with_counts(
+        Post.objects.select_related("author").prefetch_related(
+            Prefetch("images", queryset=PostImage.objects.order_by("order")),
+            Prefetch("comments", queryset=latest[:LATEST_COMMENTS], to_attr="latest_comments"),
+        ),
+        viewer,
+    )
+
+
+def _grid(viewer: User) -> QuerySet[Post]:
+    """Posts with what a grid tile shows: the first photo's thumbnail and the counts."""
+    return _with_counts(
+        Post.objects.select_related("author").prefetch_related(
+            Prefetch("images", queryset=PostImage.objects.order_by("order"))
+        ),
+        viewer,
+    )
+
+
+def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
+    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one)."""
+    follows = Follow.objects.filter(follower=viewer)
+    posts = _cards(viewer).filter(
+        Q(author=viewer) | Q(author__in=follows.values("following")) | ~Exists(follows),
+        author__is_active=True,
+    )
+    return _page(posts, cursor, PAGE_SIZE)
+
+
+def post_explore(*, viewer: User, cursor: str | None = None) -> Page:
+    """Recent posts from everyone."""
+    return _page(_grid(viewer).filter(author__is_active=True), cursor, GRID_PAGE_SIZE)
+
+
+def post_by_tag(*, tag: Tag, viewer: User, cursor: str | None = None) -> Page:
+    posts = _grid(viewer).filter(tags=tag, author__is_active=True)
+    return _page(posts, cursor, GRID_PAGE_SIZE)
+
+
+def post_by_author(*, author: User, viewer: User, cursor: str | None = None) -> Page:
+    return _page(_grid(viewer).filter(author=author), cursor, GRID_PAGE_SIZE)
+
+
+def post_detail(*, code: str, viewer: User) -> Post:
+    """One post with all its photos and comments (oldest first)."""
+    return get_object_or_404(
+        _with_counts(
+            Post.objects.select_related("author").prefetch_related(
+                Prefetch("images", queryset=PostImage.objects.order_by("order")),
+                Prefetch(
+                    "comments",
+                    queryset=Comment.objects.select_related("author").order_by("created", "id"),
+                    to_attr="all_comments",
+                ),
+            ),
+            viewer,
+        ),
+        code=code,
+        author__is_active=True,
+    )

@@ -1,0 +1,84 @@
+"""Writes to posts, likes and comments. Photos are stored before rows, and removed with them."""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from config.media import objects_delete_on_commit, objects_rolled_back, rendition_store
+from members.models import User
+from posts import text
+from posts.forms import Photo
+from posts.models import Comment, Like, Post, PostImage, Tag
+
+
+def post_create(*, author: User, photos: Sequence[Photo], caption: str) -> Post:
+    """Store every photo's renditions, then the post and its rows in one transaction.
+
+    If any write fails, the objects already stored are deleted again: no object without its row.
+    """
+    with objects_rolled_back() as written:
+        images = []
+        for order, photo in enumerate(photos):
+            image = PostImage(
+                order=order,
+                width=photo.display.width,
+                height=photo.display.height,
+                thumbnail_size=photo.thumbnail.width,
+                alt_text=photo.alt_text,
+            )
+            rendition_store(field_file=image.display, rendition=photo.display, written=written)
+            rendition_store(field_file=image.thumbnail, rendition=photo.thumbnail, written=written)
+            images.append(image)
+        with transaction.atomic():
+            post = Post.objects.create(author=author, caption=caption)
+            for image in images:
+                image.post = post
+            PostImage.objects.bulk_create(images)
+            _links_sync(post)
+    return post
+
+
+def post_update(*, post: Post, caption: str, alt_texts: dict[int, str]) -> Post:
+    """Change the caption (and so its tags and mentions) and the photos' alt texts."""
+    with transaction.atomic():
+        post.caption = caption
+        post.save(update_fields=["caption", "updated"])
+        images = list(post.images.all())
+        for image in images:
+            image.alt_text = alt_texts.get(image.pk, image.alt_text)
+        PostImage.objects.bulk_update(images, ["alt_text"])
+        _links_sync(post)
+    return post
+
+
+def post_delete(*, post: Post) -> None:
+    """Delete the post and its rows; its objects go once the deletion has committed."""
+    with transaction.atomic():
+        names = [name for image in post.images.all() for name in image.object_names]
+        post.delete()
+        objects_delete_on_commit(names)
+
+
+def _links_sync(post: Post) -> None:
+    """Point the post's tags and mentions at what its caption now says."""
+    names = text.hashtags(post.caption)
+    Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
+    post.tags.set(Tag.objects.filter(name__in=names))
+    post.mentions.set(User.objects.filter(username__in=text.mentions(post.caption)))
+
+
+def like_create(*, user: User, post: Post) -> None:
+    """``user`` likes ``post``; liking again (a double click, a retry) changes nothing."""
+    Like.objects.bulk_create([Like(user=user, post=post)], ignore_conflicts=True)
+
+
+def like_delete(*, user: User, post: Post) -> None:
+    Like.objects.filter(user=user, post=post).delete()
+
+
+def comment_create(*, author: User, post: Post, text: str) -> Comment:
+    return Comment.objects.create(author=author, post=post, text=text)
+
+
+def comment_delete(*, comment: Comment) -> None:
+    comment.delete()

@@ -1,0 +1,165 @@
+"""Feed, posts, likes and comments. Views validate, call one service, then redirect or render.
+
+Likes and comments answer JSON to ``fetch`` (Accept: application/json) and redirect a plain
+form post, so every action works without JavaScript too.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from members.models import User
+from members.views import next_url
+from posts import selectors, services
+from posts.forms import CommentForm, PostEditForm, PostForm
+from posts.models import Comment, Post, Tag
+
+SUGGESTIONS = 8
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _own_post(request: HttpRequest, code: str) -> Post:
+    """The post, if the current user wrote it: 404 if there is none, 403 if it is another's."""
+    post = get_object_or_404(Post, code=code)
+    if post.author_id != request.user.pk:
+        raise PermissionDenied
+    return post
+
+
+@login_required
+def feed(request: HttpRequest) -> HttpResponse:
+    page = selectors.post_feed(viewer=request.user, cursor=request.GET.get("after"))
+    suggestions = (
+        User.objects.filter(is_active=True)
+        .exclude(pk=request.user.pk)
+        .exclude(follower_set__follower=request.user)
+        .order_by("-date_joined")[:SUGGESTIONS]
+    )
+    return render(request, "posts/feed.html", {"page": page, "suggestions": suggestions})
+
+
+@login_required
+def post_new(request: HttpRequest) -> HttpResponse:
+    form = PostForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if form.is_valid():
+            post = services.post_create(
+                author=request.user,
+                photos=form.cleaned_data["photos"],
+                caption=form.cleaned_data["caption"],
+            )
+            if _wants_json(request):
+                return JsonResponse({"url": post.get_absolute_url()}, status=201)
+            messages.success(request, "Your post has been shared.")
+            return redirect(post)
+        if _wants_json(request):
+            return JsonResponse(
+                {
+                    "errors": {name: list(errors) for name, errors in form.errors.items()},
+                    "photo_errors": form.photo_errors,
+                },
+                status=400,
+            )
+    return render(request, "posts/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def detail(request: HttpRequest, code: str) -> HttpResponse:
+    post = selectors.post_detail(code=code, viewer=request.user)
+    return render(request, "posts/detail.html", {"post": post, "comment_form": CommentForm()})
+
+
+@login_required
+def edit(request: HttpRequest, code: str) -> HttpResponse:
+    post = _own_post(request, code)
+    form = PostEditForm(
+        request.POST or None,
+        images=post.images.order_by("order"),
+        initial={"caption": post.caption},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.post_update(
+            post=post, caption=form.cleaned_data["caption"], alt_texts=form.alt_texts()
+        )
+        messages.success(request, "Your post has been updated.")
+        return redirect(post)
+    return render(request, "posts/edit.html", {"form": form, "post": post})
+
+
+@require_POST
+@login_required
+def delete(request: HttpRequest, code: str) -> HttpResponse:
+    post = _own_post(request, code)
+    services.post_delete(post=post)
+    messages.success(request, "Your post has been deleted.")
+    return redirect(request.user)
+
+
+@require_POST
+@login_required
+def like(request: HttpRequest, code: str) -> HttpResponse:
+    """Like (or, with action=unlike, unlike) a post; repeating either changes nothing."""
+    post = get_object_or_404(Post, code=code, author__is_active=True)
+    if request.POST.get("action") == "unlike":
+        services.like_delete(user=request.user, post=post)
+    else:
+        services.like_create(user=request.user, post=post)
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "liked": post.likes.filter(user=request.user).exists(),
+                "like_count": post.likes.count(),
+            }
+        )
+    return redirect(next_url(request, post.get_absolute_url()))
+
+
+@require_POST
+@login_required
+def comment(request: HttpRequest, code: str) -> HttpResponse:
+    post = get_object_or_404(Post, code=code, author__is_active=True)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        if _wants_json(request):
+            return JsonResponse({"errors": form.errors["text"]}, status=400)
+        messages.error(request, " ".join(form.errors["text"]))
+        return redirect(next_url(request, post.get_absolute_url()))
+    new = services.comment_create(author=request.user, post=post, text=form.cleaned_data["text"])
+    if _wants_json(request):
+        response = render(request, "posts/_comment.html", {"comment": new, "post": post})
+        response["X-Comment-Count"] = str(post.comments.count())
+        return response
+    return redirect(next_url(request, post.get_absolute_url()))
+
+
+@require_POST
+@login_required
+def comment_delete(request: HttpRequest, code: str, comment_id: int) -> HttpResponse:
+    """The comment's author, or the post's, may delete it."""
+    found = get_object_or_404(
+        Comment.objects.select_related("post"), pk=comment_id, post__code=code
+    )
+    if request.user.pk not in (found.author_id, found.post.author_id):
+        raise PermissionDenied
+    services.comment_delete(comment=found)
+    if _wants_json(request):
+        return JsonResponse({"deleted": True})
+    return redirect(next_url(request, found.post.get_absolute_url()))
+
+
+def explore(request: HttpRequest) -> HttpResponse:
+    page = selectors.post_explore(viewer=request.user, cursor=request.GET.get("after"))
+    return render(request, "posts/grid.html", {"page": page, "title": "Explore"})
+
+
+def tag(request: HttpRequest, name: str) -> HttpResponse:
+    found = get_object_or_404(Tag, name=name.lower())
+    page = selectors.post_by_tag(tag=found, viewer=request.user, cursor=request.GET.get("after"))
+    return render(
+        request, "posts/grid.html", {"page": page, "title": f"#{found.name}", "tag": found}
+    )

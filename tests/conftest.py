@@ -1,0 +1,102 @@
+"""Shared fixtures: the moto S3 server over real HTTP, the media bucket, and personas."""
+
+import boto3
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from moto.server import ThreadedMotoServer
+
+from config.secrets import Secrets
+from tests import factories
+
+BUCKET = "instagram-test-media"
+REGION = "ap-northeast-2"
+# moto accepts any credentials; these only have to be present so boto3 signs requests.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST", "AWS_SECRET_ACCESS_KEY": "test-secret"}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's S3 server on a free loopback port, reached over real HTTP like AWS."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_secrets(s3_endpoint):
+    """The S3 keys a secrets.json would hold to use the test bucket."""
+    return {
+        "AWS_STORAGE_BUCKET_NAME": BUCKET,
+        "AWS_S3_REGION_NAME": REGION,
+        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_S3_ADDRESSING_STYLE": "path",
+        **CREDENTIALS,
+    }
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint):
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=REGION,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def s3_media(s3_secrets, s3_client, tmp_path_factory):
+    """Every test stores media in the moto bucket, configured as production configures S3."""
+    s3_client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    media = Secrets(tmp_path_factory.mktemp("s3") / "secrets.json", s3_secrets, {}).storages()
+    with override_settings(STORAGES={**settings.STORAGES, "default": media["default"]}):
+        yield
+
+
+@pytest.fixture
+def bucket(s3_client):
+    """The media bucket, emptied, with a helper to list its keys."""
+    _empty(s3_client)
+    yield Bucket(s3_client)
+    _empty(s3_client)
+
+
+def _empty(client) -> None:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item["Key"])
+
+
+class Bucket:
+    """What the tests ask of the bucket."""
+
+    name = BUCKET
+
+    def __init__(self, client):
+        self.client = client
+
+    def keys(self) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def get(self, key: str) -> dict:
+        return self.client.get_object(Bucket=BUCKET, Key=key)
+
+
+@pytest.fixture
+def owner(db):
+    return factories.user(username="olivia", full_name="Olivia Owner")
+
+
+@pytest.fixture
+def follower(db):
+    return factories.user(username="felix", full_name="Felix Follower")
+
+
+@pytest.fixture
+def outsider(db):
+    return factories.user(username="oscar", full_name="Oscar Outsider")

@@ -1,0 +1,50 @@
+"""Rows for tests, with sensible defaults."""
+
+import itertools
+
+from members.models import Follow, User
+from posts.models import Comment, Like, Post, PostImage
+
+PASSWORD = "correct-horse-battery-staple"
+_numbers = itertools.count(1)
+
+
+def user(**fields) -> User:
+    number = next(_numbers)
+    fields.setdefault("username", f"user{number}")
+    fields.setdefault("email", f"{fields['username']}@example.com")
+    return User.objects.create_user(password=PASSWORD, **fields)
+
+
+def follow(follower: User, following: User) -> Follow:
+    return Follow.objects.create(follower=follower, following=following)
+
+
+def post(author: User, caption: str = "", *, photos: int = 1, created=None) -> Post:
+    """A post whose photo rows name objects that were never stored: for tests of pages."""
+    made = Post.objects.create(author=author, caption=caption)
+    if created is not None:
+        Post.objects.filter(pk=made.pk).update(created=created)
+        made.refresh_from_db()
+    PostImage.objects.bulk_create(
+        PostImage(
+            post=made,
+            order=order,
+            display=f"posts/{made.code}-{order}.jpg",
+            width=1080,
+            height=1350,
+            thumbnail=f"posts/{made.code}-{order}-t.jpg",
+            thumbnail_size=640,
+            alt_text=f"photo {order + 1}",
+        )
+        for order in range(photos)
+    )
+    return made
+
+
+def comment(author: User, on: Post, text: str = "Nice!") -> Comment:
+    return Comment.objects.create(author=author, post=on, text=text)
+
+
+def like(user: User, on: Post) -> Like:
+    return Like.objects.create(user=user, post=on)

@@ -1,0 +1,140 @@
+"""Run copies of the project as real server processes, as on two EC2 hosts."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def project_copy(dest: Path) -> Path:
+    """Copy the files git would ship (tracked, or new and not ignored) into ``dest``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_environ(**extra: str) -> dict[str, str]:
+    """This process's environment without any app configuration, plus ``extra``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "DATABASE_URL", "DJANGO_", "TEST_DATABASE"))
+    }
+    env.update(extra)
+    return env
+
+
+def production_secrets(s3_secrets: dict) -> dict:
+    """A secrets.json for a server process: the test database and bucket, DEBUG off, HTTP."""
+    db = connection.settings_dict
+    return {
+        "SECRET_KEY": "shared-by-every-instance-" + "k" * 40,
+        "DEBUG": False,
+        "ALLOWED_HOSTS": ["127.0.0.1", "localhost"],
+        "DATABASES": {
+            "default": {
+                "HOST": db["HOST"],
+                "PORT": db["PORT"],
+                "NAME": db["NAME"],
+                "USER": db["USER"],
+                "PASSWORD": db["PASSWORD"],
+            }
+        },
+        # Plain HTTP on loopback stands in for HTTPS behind a load balancer.
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_HSTS_SECONDS": 0,
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+        **s3_secrets,
+    }
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not answer at {url} in {seconds} s:\n{log.read_text()}")
+
+
+@contextmanager
+def gunicorn(workdir: Path, secrets: dict) -> Iterator[str]:
+    """Serve the project copy in ``workdir`` with ``secrets``; yield its base URL."""
+    (workdir / "secrets.json").write_text(json.dumps(secrets))
+    env = clean_environ()
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "collectstatic", "--no-input"], cwd=workdir, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    port = free_port()
+    log = workdir / "gunicorn.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [BIN / "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+             "--no-control-socket", "--access-logfile", "-"],
+            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/accounts/login/", process, log)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+class Browser(requests.Session):
+    """A requests session that fills in Django's CSRF token like a browser's form would."""
+
+    def __init__(self, base: str):
+        super().__init__()
+        self.base = base
+
+    def page(self, path: str) -> requests.Response:
+        response = self.get(self.base + path, timeout=30)
+        response.raise_for_status()
+        return response
+
+    def submit(self, path: str, data: dict, files: dict | None = None) -> requests.Response:
+        """GET the form at ``path``, then POST ``data`` to it with the CSRF token."""
+        form = self.page(path).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        return self.post(
+            self.base + path,
+            data={"csrfmiddlewaretoken": token, **data},
+            files=files,
+            headers={"Referer": self.base + path},
+            timeout=60,
+        )

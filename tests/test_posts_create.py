@@ -1,0 +1,162 @@
+"""Posting photos: the upload pipeline into the bucket, and what it refuses."""
+
+import io
+import re
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
+from PIL import Image
+
+from posts.models import Post, PostImage, Tag
+from tests import imagefactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _near(pixel, colour) -> bool:
+    return all(abs(a - b) <= 12 for a, b in zip(pixel, colour, strict=True))
+
+
+def share(client, *photos, caption="", alt=(), accept_json=False):
+    files = [
+        photo if isinstance(photo, SimpleUploadedFile) else SimpleUploadedFile("p.jpg", photo)
+        for photo in photos
+    ]
+    headers = {"Accept": "application/json"} if accept_json else {}
+    return client.post(
+        "/posts/new/",
+        {"photos": files, "caption": caption, "alt_text": list(alt)},
+        headers=headers,
+    )
+
+
+@pytest.fixture
+def member(client, owner):
+    client.force_login(owner)
+    return owner
+
+
+def test_a_12_megapixel_phone_photo_is_stored_upright_small_and_without_exif(
+    client, member, bucket
+):
+    photo = imagefactory.jpeg(4000, 3000, orientation=6, gps=True)
+    response = share(client, photo, caption="Sunset #beach")
+    post = Post.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"/p/{post.code}/"
+    image = post.images.get()
+    keys = bucket.keys()
+    assert sorted(keys) == sorted(["media/" + image.display.name, "media/" + image.thumbnail.name])
+    assert all(re.fullmatch(r"media/posts/[0-9a-f]{32}\.jpg", key) for key in keys)
+
+    stored = bucket.get("media/" + image.display.name)
+    assert stored["ContentType"] == "image/jpeg"
+    assert stored["CacheControl"] == "max-age=31536000, immutable"
+    data = stored["Body"].read()
+    display = Image.open(io.BytesIO(data))
+    assert display.size == (1080, 1350) == (image.width, image.height)
+    assert not display.getexif() and b"Exif" not in data
+    # The marker the factory paints in the scene's top-left corner is there once upright.
+    assert _near(display.getpixel((50, 50)), imagefactory.MARKER)
+    assert _near(display.getpixel((1030, 1300)), imagefactory.BACKGROUND)
+
+    # The URLs the feed shows return those very bytes over HTTP.
+    page = client.get("/").content.decode()
+    urls = [u.replace("&amp;", "&") for u in re.findall(r'<img src="([^"]+)"', page)]
+    served = {requests.get(url, timeout=10).content for url in urls}
+    assert data in served
+
+
+def test_photos_keep_their_order_and_alt_texts(client, member, bucket):
+    response = share(
+        client,
+        imagefactory.jpeg(800, 600),
+        imagefactory.png(600, 800),
+        imagefactory.webp(700, 700),
+        alt=["first", "second", "third"],
+    )
+    assert response.status_code == 302
+    images = list(Post.objects.get().images.order_by("order"))
+    assert [i.alt_text for i in images] == ["first", "second", "third"]
+    assert [(i.width, i.height) for i in images] == [(800, 600), (600, 750), (700, 700)]
+    assert len(bucket.keys()) == 6
+
+
+BAD = [
+    pytest.param(b"just some text, not a photo", "not an image", id="text named .jpg"),
+    pytest.param(b"<html><script>alert(1)</script></html>", "not an image", id="HTML"),
+    pytest.param(b"", "empty", id="empty"),
+    pytest.param(imagefactory.truncated_jpeg(), "damaged", id="truncated JPEG"),
+    pytest.param(imagefactory.png_bomb(), "megapixels", id="20000x20000 PNG"),
+    pytest.param(b"\xff\xd8\xff" + b"\0" * (21 * 1024 * 1024), "limit is 20 MB", id="over 20 MB"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), BAD)
+def test_a_bad_photo_among_good_ones_stores_nothing_and_says_which(
+    client, member, bucket, content, reason
+):
+    response = share(
+        client,
+        imagefactory.jpeg(800, 600),
+        SimpleUploadedFile("holiday.jpg", content),
+        caption="kept caption",
+    )
+    assert response.status_code == 400
+    [error] = response.context["form"].errors["photos"]
+    assert error.startswith("Photo 2 (holiday.jpg): ")
+    assert reason in error
+    assert "kept caption" in response.content.decode()
+    assert not Post.objects.exists() and not PostImage.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_errors_come_back_as_json_for_the_photo_they_concern(client, member, bucket):
+    response = share(client, imagefactory.jpeg(800, 600), b"nope", accept_json=True)
+    assert response.status_code == 400
+    assert "not an image" in response.json()["photo_errors"]["1"]
+    assert bucket.keys() == []
+
+
+@pytest.mark.parametrize("count", [0, 11])
+def test_a_post_has_one_to_ten_photos(client, member, bucket, count):
+    response = share(client, *[imagefactory.jpeg(200, 200)] * count)
+    assert response.status_code == 400
+    assert not Post.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_a_failed_database_write_removes_the_stored_photos(client, member, bucket, monkeypatch):
+    def fail(*args, **kwargs):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(PostImage.objects, "bulk_create", fail)
+    with pytest.raises(DatabaseError):
+        share(client, imagefactory.jpeg(800, 600), imagefactory.jpeg(600, 600))
+    assert not Post.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_the_caption_links_tags_and_mentions_and_escapes_html(client, member, follower, bucket):
+    share(
+        client,
+        imagefactory.jpeg(400, 400),
+        caption="<script>alert('x')</script> with @felix and @ghost at #Beach #beach",
+    )
+    post = Post.objects.get()
+    assert list(post.tags.values_list("name", flat=True)) == ["beach"]
+    assert list(post.mentions.all()) == [follower]
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert '<a href="/felix/">@felix</a>' in page
+    assert '<a href="/explore/tags/beach/">#Beach</a>' in page
+    assert '<a href="/ghost/">@ghost</a>' in page  # linked, as on Instagram; it leads to a 404
+    assert Tag.objects.count() == 1
+
+
+def test_new_post_needs_a_member(client):
+    response = client.get("/posts/new/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
