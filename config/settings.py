@@ -32,6 +32,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,7 +98,6 @@ STORAGES = SECRETS.storages()
 # HTTPS: on by default outside DEBUG; SECURE_PROXY_SSL_HEADER trusts a load balancer's header.
 SECURE_PROXY_SSL_HEADER = SECRETS.proxy_ssl_header()
 SECURE_SSL_REDIRECT = SECRETS.get_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = SECRETS.get_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECRETS.get_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = SECRETS.get_bool("SECURE_HSTS_PRELOAD", False)

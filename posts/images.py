@@ -192,10 +192,11 @@ def _decode(data: bytes, plan: _Plan) -> tuple[Image.Image, list[_Target]]:
         if source.width * source.height > MAX_PIXELS:
             raise ImageError(_TOO_MANY_PIXELS)
         transpose = _EXIF_TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation))
-        upright = source.size[::-1] if transpose in _SIDEWAYS else source.size
-        targets = plan(upright)
-        scale = min(1.0, max(t.scale for t in targets))
-        needed = (math.ceil(source.width * scale), math.ceil(source.height * scale))
+    upright = source.size[::-1] if transpose in _SIDEWAYS else source.size
+    targets = plan(upright)
+    scale = min(1.0, max(t.scale for t in targets))
+    needed = (math.ceil(source.width * scale), math.ceil(source.height * scale))
+    with _reading_untrusted_image():
         # For a JPEG, libjpeg decodes at 1/2, 1/4 or 1/8 scale, still at least `needed`;
         # other formats ignore this. An animated image loads its first frame only.
         source.draft("RGB", needed)
@@ -247,7 +248,7 @@ def _opaque(image: Image.Image) -> Image.Image:
         # 16-bit greyscale: scale to 8 bits, as a plain conversion clips everything to white.
         image = image.convert("I").point(lambda value: value / 257).convert("L")
     if image.has_transparency_data:
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         image = Image.new("RGB", rgba.size, _WHITE)
         image.paste(rgba, mask=rgba)
     elif image.mode not in _ICC_MODES:

@@ -15,6 +15,9 @@ os.environ["DATABASE_URL"] = os.environ.get(
 
 from config.settings import *  # noqa: F403
 
+# One test database per run, so that runs side by side (two checkouts, CI) never collide.
+DATABASES["default"]["TEST"] = {"NAME": f"test_instagram_{os.getpid()}"}  # noqa: F405
+
 # Hashing passwords at full strength costs ~0.3 s each; the tests create hundreds of users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

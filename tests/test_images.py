@@ -1,6 +1,7 @@
 """posts.images: what a photo looks like once uploaded, and which uploads are refused.
 
-No Django needed: pytest -p no:django tests/test_images.py
+No Django needed: pytest -p no:django --noconftest tests/test_images.py (--noconftest skips
+the shared conftest.py, which imports Django).
 """
 
 import io
