@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import pillow_heif
-from PIL import ExifTags, Image, ImageCms
+from PIL import ExifTags, Image, ImageChops, ImageCms
 
 pillow_heif.register_heif_opener()
 
@@ -58,7 +58,7 @@ _SIDEWAYS = {
     Image.Transpose.ROTATE_270,
 }
 
-# Modes an ICC profile can describe directly; anything else becomes RGB before colour work.
+# Opaque modes that reduce() and ICC conversion take as they are; others become RGB first.
 _ICC_MODES = ("RGB", "L", "CMYK")
 _WHITE = (255, 255, 255)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -243,21 +243,27 @@ def _upright_srgb(
 
 
 def _opaque(image: Image.Image) -> Image.Image:
-    """8-bit pixels without transparency, in RGB or a mode an ICC profile can describe."""
+    """8-bit opaque pixels: RGB, L or CMYK, or RGBA whose alpha is all opaque.
+
+    Transparency is composited onto white. This is done in place, painting white through the
+    inverted alpha, so that a large RGBA image never needs a second full-size copy; the opaque
+    alpha left over is dropped once the image is reduced.
+    """
     if image.mode.startswith("I"):
         # 16-bit greyscale: scale to 8 bits, as a plain conversion clips everything to white.
         image = image.convert("I").point(lambda value: value / 257).convert("L")
     if image.has_transparency_data:
-        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
-        image = Image.new("RGB", rgba.size, _WHITE)
-        image.paste(rgba, mask=rgba)
+        if image.mode != "RGBA":
+            image = image.convert("RGBA")
+        image.paste(_WHITE, mask=ImageChops.invert(image.getchannel("A")))
+        image.putalpha(255)
     elif image.mode not in _ICC_MODES:
         image = image.convert("RGB")
     return image
 
 
 def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
-    """RGB pixels in sRGB, converting from the embedded ICC profile unless it is sRGB."""
+    """RGB pixels in sRGB from opaque pixels, converted from their ICC profile unless sRGB."""
     if icc_profile:
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
