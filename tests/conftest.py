@@ -100,3 +100,11 @@ def follower(db):
 @pytest.fixture
 def outsider(db):
     return factories.user(username="oscar", full_name="Oscar Outsider")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

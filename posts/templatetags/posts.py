@@ -1,12 +1,29 @@
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
 
 from posts.text import linkify
 
 register = template.Library()
+WEEK = 604_800
 
 
 @register.filter
 def linked(text: str) -> SafeString:
     """User text, escaped, with #tags and @mentions linked."""
     return linkify(text)
+
+
+@register.filter
+def ago(moment: datetime) -> str:
+    """How long ago, as Instagram writes it: "now", "5m", "3h", "2d", "4w", then the date."""
+    seconds = int((timezone.now() - moment).total_seconds())
+    if seconds >= 52 * WEEK:
+        return date_format(moment, "M j, Y")
+    for unit, size in (("w", WEEK), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return "now"

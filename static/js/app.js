@@ -1,0 +1,332 @@
+/* Progressive enhancement: every action here also works as a plain form post or link.
+   No build step, no dependencies, no inline code (the page runs under a strict CSP). */
+"use strict";
+
+const JSON_HEADERS = { Accept: "application/json", "X-Requested-With": "fetch" };
+
+/* The attribute, not form.action: the like form has an input named "action" that shadows it. */
+function formAction(form) {
+  return form.getAttribute("action") || window.location.href;
+}
+
+function postForm(form, accept = "application/json") {
+  return fetch(formAction(form), {
+    method: "POST",
+    body: new FormData(form),
+    headers: { ...JSON_HEADERS, Accept: accept },
+    credentials: "same-origin",
+  });
+}
+
+/* Likes: the button, and a double tap on the photo. */
+function setLiked(form, liked, count) {
+  const button = form.querySelector("button");
+  form.querySelector("input[name=action]").value = liked ? "unlike" : "like";
+  button.classList.toggle("liked", liked);
+  button.setAttribute("aria-pressed", String(liked));
+  button.setAttribute("aria-label", liked ? "Unlike" : "Like");
+  button.querySelector("path").setAttribute("fill", liked ? "currentColor" : "none");
+  const post = form.closest("[data-post]");
+  const counter = post && post.querySelector("[data-like-count]");
+  if (counter) {
+    counter.textContent = count;
+    counter.nextSibling.textContent = count === 1 ? " like" : " likes";
+  }
+}
+
+async function sendLike(form) {
+  if (form.dataset.busy) return;
+  form.dataset.busy = "1";
+  try {
+    const response = await postForm(form);
+    if (response.ok) {
+      const result = await response.json();
+      setLiked(form, result.liked, result.like_count);
+    }
+  } finally {
+    delete form.dataset.busy;
+  }
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.matches("[data-like]")) {
+    event.preventDefault();
+    sendLike(form);
+  } else if (form.matches("[data-comment-form]")) {
+    event.preventDefault();
+    sendComment(form);
+  } else if (form.matches("[data-comment-delete]")) {
+    event.preventDefault();
+    deleteComment(form);
+  } else if (form.matches("[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
+
+function likeByDoubleTap(photos) {
+  const post = photos.closest("[data-post]");
+  const form = post && post.querySelector("[data-like]");
+  if (!form) return;
+  const heart = document.createElement("span");
+  heart.className = "burst";
+  heart.setAttribute("aria-hidden", "true");
+  heart.textContent = "♥";
+  photos.appendChild(heart);
+  heart.addEventListener("animationend", () => heart.remove());
+  if (form.querySelector("input[name=action]").value === "like") sendLike(form);
+}
+
+document.addEventListener("dblclick", (event) => {
+  const photos = event.target.closest("[data-photos]");
+  if (photos) {
+    event.preventDefault();
+    likeByDoubleTap(photos);
+  }
+});
+
+let lastTap = 0;
+document.addEventListener("touchend", (event) => {
+  const photos = event.target.closest("[data-photos]");
+  if (!photos) return;
+  const now = Date.now();
+  if (now - lastTap < 300) {
+    event.preventDefault();
+    likeByDoubleTap(photos);
+    lastTap = 0;
+  } else {
+    lastTap = now;
+  }
+});
+
+/* Comments: add and delete without reloading. */
+async function sendComment(form) {
+  const field = form.querySelector("textarea");
+  if (!field.value.trim() || form.dataset.busy) return;
+  form.dataset.busy = "1";
+  try {
+    const response = await postForm(form, "application/json, text/html");
+    if (response.ok) {
+      const list = form.closest("[data-post]").querySelector("[data-comments]");
+      list.insertAdjacentHTML("beforeend", await response.text());
+      field.value = "";
+      showFormError(form, "");
+    } else {
+      const result = await response.json();
+      showFormError(form, (result.errors || []).join(" "));
+    }
+  } finally {
+    delete form.dataset.busy;
+  }
+}
+
+function showFormError(form, message) {
+  let error = form.querySelector("[data-form-error]");
+  if (!message) {
+    if (error) error.remove();
+    return;
+  }
+  if (!error) {
+    error = document.createElement("p");
+    error.className = "error error--form";
+    error.dataset.formError = "";
+    error.setAttribute("role", "alert");
+    form.prepend(error);
+  }
+  error.textContent = message;
+}
+
+async function deleteComment(form) {
+  const response = await postForm(form);
+  if (response.ok) form.closest(".comment").remove();
+}
+
+document.addEventListener("keydown", (event) => {
+  const field = event.target;
+  if (field.matches("[data-comment-form] textarea") && event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    field.form.requestSubmit();
+  }
+});
+
+/* Carousels: dots follow the scroll; arrow buttons for mouse users. */
+function enhanceCarousel(photos) {
+  const track = photos.querySelector(".photos__track");
+  const dots = photos.querySelectorAll(".photos__dots li");
+  const slides = track.children.length;
+  const current = () => Math.round(track.scrollLeft / track.clientWidth);
+  const update = () => {
+    const index = current();
+    dots.forEach((dot, i) => dot.classList.toggle("is-current", i === index));
+    prev.hidden = index === 0;
+    next.hidden = index === slides - 1;
+  };
+  const arrow = (label, step) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `photos__arrow photos__arrow--${step < 0 ? "prev" : "next"}`;
+    button.setAttribute("aria-label", label);
+    button.textContent = step < 0 ? "‹" : "›";
+    button.addEventListener("click", () =>
+      track.scrollTo({ left: (current() + step) * track.clientWidth, behavior: "smooth" }),
+    );
+    photos.appendChild(button);
+    return button;
+  };
+  const prev = arrow("Previous photo", -1);
+  const next = arrow("Next photo", 1);
+  track.addEventListener("scroll", update, { passive: true });
+  update();
+}
+
+/* Infinite scroll: load the next page when its "more" link comes into view. */
+function enhanceMore(link) {
+  const observer = new IntersectionObserver(async (entries) => {
+    if (!entries.some((entry) => entry.isIntersecting) || link.dataset.busy) return;
+    link.dataset.busy = "1";
+    link.textContent = "Loading…";
+    const response = await fetch(link.href, { credentials: "same-origin" });
+    if (!response.ok) {
+      link.textContent = "More";
+      delete link.dataset.busy;
+      return;
+    }
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const list = document.querySelector("[data-infinite]");
+    const items = page.querySelector("[data-infinite]");
+    list.append(...items.children);
+    list.querySelectorAll(".photos--carousel:not([data-enhanced])").forEach(enhance);
+    const more = page.querySelector("[data-more]");
+    observer.disconnect();
+    if (more) {
+      link.replaceWith(more);
+      enhanceMore(more);
+    } else {
+      link.remove();
+    }
+  }, { rootMargin: "600px" });
+  observer.observe(link);
+}
+
+function enhance(photos) {
+  photos.dataset.enhanced = "1";
+  enhanceCarousel(photos);
+}
+
+/* New post: previews, alt text beside each photo, a progress bar, errors beside their photo. */
+function enhanceNewPost(form) {
+  const input = form.querySelector("input[type=file]");
+  const previews = form.querySelector("[data-previews]");
+  const slots = [...form.querySelectorAll("[data-alt-slot]")];
+  const fieldset = form.querySelector("[data-alt-texts]");
+  const status = form.querySelector("[data-progress]");
+  const bar = status.querySelector("progress");
+  const label = status.querySelector("[data-progress-text]");
+  const submit = form.querySelector("button[type=submit]");
+  const max = slots.length;
+  let files = [];
+
+  fieldset.hidden = true;
+  input.addEventListener("change", () => {
+    files = files.concat([...input.files]).slice(0, max);
+    input.value = "";
+    render();
+  });
+
+  function render(errors = {}) {
+    previews.replaceChildren();
+    files.forEach((file, index) => {
+      const item = document.createElement("li");
+      item.className = "preview";
+      item.dataset.index = index;
+      const image = document.createElement("img");
+      image.src = URL.createObjectURL(file);
+      image.alt = `Preview of photo ${index + 1}`;
+      image.addEventListener("load", () => URL.revokeObjectURL(image.src));
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "preview__remove";
+      remove.setAttribute("aria-label", `Remove photo ${index + 1}`);
+      remove.textContent = "×";
+      remove.addEventListener("click", () => {
+        files.splice(index, 1);
+        render();
+      });
+      const slot = slots[index];
+      slot.querySelector("label").textContent = `Alt text for photo ${index + 1} (${file.name})`;
+      slot.querySelectorAll(".error").forEach((old) => old.remove());
+      slot.classList.toggle("field--error", index in errors);
+      if (index in errors) {
+        const error = document.createElement("p");
+        error.className = "error";
+        error.setAttribute("role", "alert");
+        error.textContent = errors[index];
+        slot.appendChild(error);
+      }
+      item.append(image, remove, slot);
+      previews.appendChild(item);
+    });
+    slots.slice(files.length).forEach((slot) => fieldset.appendChild(slot));
+    submit.disabled = files.length === 0;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!files.length) return;
+    const data = new FormData();
+    data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    data.append("caption", form.querySelector("[name=caption]").value);
+    files.forEach((file, index) => {
+      data.append("photos", file, file.name);
+      data.append("alt_text", slots[index].querySelector("input").value);
+    });
+    const request = new XMLHttpRequest();
+    request.open("POST", formAction(form));
+    request.setRequestHeader("Accept", "application/json");
+    request.upload.addEventListener("progress", (progress) => {
+      if (progress.lengthComputable) bar.value = Math.round((progress.loaded / progress.total) * 100);
+    });
+    request.addEventListener("load", () => {
+      let result = {};
+      try {
+        result = JSON.parse(request.responseText);
+      } catch {
+        result = { errors: { __all__: ["Something went wrong. Please try again."] } };
+      }
+      if (request.status === 201) {
+        bar.value = 100;
+        status.dataset.state = "done";
+        label.textContent = "Shared!";
+        window.setTimeout(() => window.location.assign(result.url), 400);
+        return;
+      }
+      finish(result);
+    });
+    request.addEventListener("error", () =>
+      finish({ errors: { __all__: ["The upload failed. Check your connection and try again."] } }),
+    );
+    status.hidden = false;
+    status.dataset.state = "uploading";
+    label.textContent = `Uploading ${files.length} photo${files.length === 1 ? "" : "s"}…`;
+    bar.value = 0;
+    submit.disabled = true;
+    request.send(data);
+  });
+
+  function finish(result) {
+    status.hidden = true;
+    status.dataset.state = "failed";
+    const photoErrors = result.photo_errors || {};
+    render(photoErrors);
+    const errors = result.errors || {};
+    const general = [...(errors.__all__ || []), ...(errors.caption || [])];
+    if (errors.photos && !Object.keys(photoErrors).length) general.push(...errors.photos);
+    showFormError(form, general.join(" "));
+    const first = form.querySelector(".error");
+    if (first) first.scrollIntoView({ block: "center" });
+  }
+}
+
+document.querySelectorAll(".photos--carousel").forEach(enhance);
+document.querySelectorAll("[data-more]").forEach(enhanceMore);
+document.querySelectorAll("[data-new-post]").forEach(enhanceNewPost);

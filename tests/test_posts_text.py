@@ -1,0 +1,52 @@
+"""Captions and comments: which tags and mentions they hold, and how they are shown."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from posts.templatetags.posts import ago
+from posts.text import hashtags, linkify, mentions
+
+
+def test_tags_are_found_once_lowercase_in_any_script():
+    assert hashtags("#Sunset #sunset #café #서울 a#b &#39; #a_b") == ["sunset", "café", "서울", "a_b"]
+
+
+def test_mentions_are_found_once_lowercase_without_a_final_period():
+    assert mentions("Hi @Alice. and @alice, @bob_1 but not a@b.com") == ["alice", "bob_1"]
+
+
+def test_linking_escapes_everything_else():
+    html = linkify('<img src=x onerror=alert(1)> "#tag" @al.ice javascript:alert(1)')
+    assert html == (
+        '&lt;img src=x onerror=alert(1)&gt; &quot;<a href="/explore/tags/tag/">#tag</a>&quot; '
+        '<a href="/al.ice/">@al.ice</a> javascript:alert(1)'
+    )
+
+
+def test_zero_width_and_right_to_left_characters_stay_text():
+    text = "#to\u200bp @ev\u202eil"
+    html = linkify(text)
+    assert '<a href="/explore/tags/to/">#to</a>\u200bp' in html
+    assert '<a href="/ev/">@ev</a>\u202eil' in html
+
+
+@pytest.mark.parametrize(
+    ("age", "shown"),
+    [
+        (timedelta(seconds=30), "now"),
+        (timedelta(minutes=5), "5m"),
+        (timedelta(hours=3), "3h"),
+        (timedelta(days=2), "2d"),
+        (timedelta(days=15), "2w"),
+    ],
+)
+def test_times_read_as_on_instagram(age, shown):
+    assert ago(timezone.now() - age) == shown
+
+
+def test_a_post_older_than_a_year_shows_its_date():
+    assert ago(timezone.now() - timedelta(days=400)).endswith(
+        str((timezone.now() - timedelta(days=400)).year)
+    )
