@@ -12,7 +12,7 @@ from tests import factories
 BUCKET = "instagram-test-media"
 REGION = "ap-northeast-2"
 # moto accepts any credentials; these only have to be present so boto3 signs requests.
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST", "AWS_SECRET_ACCESS_KEY": "test-secret"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-key-id", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 
 
 @pytest.fixture(scope="session")
