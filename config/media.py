@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -20,12 +22,29 @@ from posts.images import Rendition
 
 logger = logging.getLogger(__name__)
 
+# What a storage raises when S3 (or the disk) cannot take a write: unreachable, timed out,
+# refusing, or failing. Each is a passing outage to the user, not a bug.
+STORAGE_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError, OSError)
+
+
+class StorageUnavailable(Exception):
+    """The media storage could not store a photo; nothing was saved."""
+
+    message = (
+        "We couldn't store your photos just now, so nothing was saved. "
+        "Please try again in a moment."
+    )
+
 
 def rendition_store(*, field_file: FieldFile, rendition: Rendition, written: list[str]) -> None:
     """Write ``rendition`` under a fresh UUID name into the field's folder; record the name."""
     content = ContentFile(rendition.data)
     content.content_type = rendition.content_type
-    field_file.save(f"{uuid.uuid4().hex}.{rendition.extension}", content, save=False)
+    try:
+        field_file.save(f"{uuid.uuid4().hex}.{rendition.extension}", content, save=False)
+    except STORAGE_ERRORS as exc:
+        logger.warning("Media storage refused a write: %r", exc)
+        raise StorageUnavailable from exc
     written.append(field_file.name)
 
 
@@ -52,5 +71,5 @@ def objects_delete(names: Iterable[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except Exception:
+        except STORAGE_ERRORS:
             logger.exception("Could not delete media object %s; media_gc will remove it.", name)

@@ -11,6 +11,7 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from config.media import StorageUnavailable
 from members import selectors, services
 from members.forms import LoginForm, ProfileForm, SignupForm
 from members.models import User
@@ -65,15 +66,21 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
     # Edit a copy, so a rejected form does not rename the user in the page's header.
     user = get_object_or_404(User, pk=request.user.pk)
     form = ProfileForm(request.POST or None, request.FILES or None, instance=user)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        services.profile_update(
-            user=form.instance,
-            photo=form.cleaned_data["photo"],
-            remove_photo=form.cleaned_data["remove_photo"],
-        )
-        messages.success(request, "Your profile has been saved.")
-        return redirect(form.instance)
-    return render(request, "members/edit.html", {"form": form, "profile": user})
+        try:
+            services.profile_update(
+                user=form.instance,
+                photo=form.cleaned_data["photo"],
+                remove_photo=form.cleaned_data["remove_photo"],
+            )
+        except StorageUnavailable as exc:
+            form.add_error(None, exc.message)
+            status = 503
+        else:
+            messages.success(request, "Your profile has been saved.")
+            return redirect(form.instance)
+    return render(request, "members/edit.html", {"form": form, "profile": user}, status=status)
 
 
 def profile(request: HttpRequest, username: str) -> HttpResponse:

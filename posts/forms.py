@@ -1,5 +1,6 @@
 """Validate new posts, edits and comments; photos are processed here, before anything is stored."""
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -65,6 +66,7 @@ class MultipleFileField(forms.FileField):
 class PostForm(forms.Form):
     """One to ten photos, each with optional alt text, and a caption."""
 
+    submission = forms.UUIDField(required=False, initial=uuid.uuid4, widget=forms.HiddenInput)
     photos = MultipleFileField(
         label="Photos",
         required=False,

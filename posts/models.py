@@ -48,9 +48,15 @@ class Post(models.Model):
     mentions = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="mentioned_in", blank=True
     )
+    # The new-post form's one-time key: a second submission of the same form (a double click,
+    # a retry after a time-out) finds the first post instead of making another.
+    submission = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["author", "submission"], name="post_submitted_once")
+        ]
         indexes = [
             models.Index(fields=["-created", "-id"], name="post_recent"),
             models.Index(fields=["author", "-created", "-id"], name="post_author_recent"),

@@ -1,8 +1,9 @@
 """Writes to posts, likes and comments. Photos are stored before rows, and removed with them."""
 
 from collections.abc import Sequence
+from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from config.media import objects_delete_on_commit, objects_rolled_back, rendition_store
 from members.models import User
@@ -11,11 +12,36 @@ from posts.forms import Photo
 from posts.models import Comment, Like, Post, PostImage, Tag
 
 
-def post_create(*, author: User, photos: Sequence[Photo], caption: str) -> Post:
+def post_create(
+    *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None = None
+) -> Post:
     """Store every photo's renditions, then the post and its rows in one transaction.
 
     If any write fails, the objects already stored are deleted again: no object without its row.
+    A form submitted twice (same ``submission``) gives the first post, and stores nothing more.
     """
+    earlier = _submitted(author, submission)
+    if earlier:
+        return earlier
+    try:
+        return _post_store(author=author, photos=photos, caption=caption, submission=submission)
+    except IntegrityError:
+        # The same form's other submission committed first, while this one was storing photos.
+        earlier = _submitted(author, submission)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _submitted(author: User, submission: UUID | None) -> Post | None:
+    if submission is None:
+        return None
+    return Post.objects.filter(author=author, submission=submission).first()
+
+
+def _post_store(
+    *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None
+) -> Post:
     with objects_rolled_back() as written:
         images = []
         for order, photo in enumerate(photos):
@@ -30,7 +56,7 @@ def post_create(*, author: User, photos: Sequence[Photo], caption: str) -> Post:
             rendition_store(field_file=image.thumbnail, rendition=photo.thumbnail, written=written)
             images.append(image)
         with transaction.atomic():
-            post = Post.objects.create(author=author, caption=caption)
+            post = Post.objects.create(author=author, caption=caption, submission=submission)
             for image in images:
                 image.post = post
             PostImage.objects.bulk_create(images)

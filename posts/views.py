@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from config.media import StorageUnavailable
 from members.models import User
 from members.views import next_url
 from posts import selectors, services
@@ -47,26 +48,34 @@ def feed(request: HttpRequest) -> HttpResponse:
 @login_required
 def post_new(request: HttpRequest) -> HttpResponse:
     form = PostForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST":
+        status = 400
         if form.is_valid():
-            post = services.post_create(
-                author=request.user,
-                photos=form.cleaned_data["photos"],
-                caption=form.cleaned_data["caption"],
-            )
-            if _wants_json(request):
-                return JsonResponse({"url": post.get_absolute_url()}, status=201)
-            messages.success(request, "Your post has been shared.")
-            return redirect(post)
+            try:
+                post = services.post_create(
+                    author=request.user,
+                    photos=form.cleaned_data["photos"],
+                    caption=form.cleaned_data["caption"],
+                    submission=form.cleaned_data["submission"],
+                )
+            except StorageUnavailable as exc:
+                form.add_error(None, exc.message)
+                status = 503
+            else:
+                if _wants_json(request):
+                    return JsonResponse({"url": post.get_absolute_url()}, status=201)
+                messages.success(request, "Your post has been shared.")
+                return redirect(post)
         if _wants_json(request):
             return JsonResponse(
                 {
                     "errors": {name: list(errors) for name, errors in form.errors.items()},
                     "photo_errors": form.photo_errors,
                 },
-                status=400,
+                status=status,
             )
-    return render(request, "posts/new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "posts/new.html", {"form": form}, status=status)
 
 
 def detail(request: HttpRequest, code: str) -> HttpResponse:

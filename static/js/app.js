@@ -276,6 +276,7 @@ function enhanceNewPost(form) {
     const data = new FormData();
     data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     data.append("caption", form.querySelector("[name=caption]").value);
+    data.append("submission", form.querySelector("[name=submission]").value);
     files.forEach((file, index) => {
       data.append("photos", file, file.name);
       data.append("alt_text", slots[index].querySelector("input").value);
