@@ -2,6 +2,8 @@
 
 import itertools
 
+from django.contrib.auth.hashers import make_password
+
 from members.models import Follow, User
 from posts.models import Comment, Like, Post, PostImage
 
@@ -14,6 +16,14 @@ def user(**fields) -> User:
     fields.setdefault("username", f"user{number}")
     fields.setdefault("email", f"{fields['username']}@example.com")
     return User.objects.create_user(password=PASSWORD, **fields)
+
+
+def server_user(**fields) -> User:
+    """A user who can log in to a server process, which checks production's password hashes."""
+    made = user(**fields)
+    made.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    made.save(update_fields=["password"])
+    return made
 
 
 def follow(follower: User, following: User) -> Follow:

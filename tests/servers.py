@@ -83,7 +83,7 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=1, allow_redirects=False)
             return
         except requests.ConnectionError:
             time.sleep(0.1)

@@ -19,7 +19,12 @@ from config.settings import *  # noqa: F403
 DATABASES["default"]["TEST"] = {"NAME": f"test_instagram_{os.getpid()}"}  # noqa: F405
 
 # Hashing passwords at full strength costs ~0.3 s each; the tests create hundreds of users.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Server processes started by tests use production's hashers: factories.server_user() makes
+# users whose password hash they can check.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 # The in-process tests serve static files straight from static/, without collectstatic; the
 # server processes that tests start run collectstatic and use production's manifest storage.
