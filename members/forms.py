@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
 from django.core.exceptions import ValidationError
 
+from members import throttle
 from members.models import RESERVED_USERNAMES, User
 from posts.forms import photo_process
 from posts.images import Rendition, avatar_rendition
@@ -55,7 +56,7 @@ class SignupForm(BaseUserCreationForm):
 
 
 class LoginForm(AuthenticationForm):
-    """Django's login form, labelled for a username or an email address."""
+    """Django's login form, labelled for a username or an email address, and throttled."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,6 +66,21 @@ class LoginForm(AuthenticationForm):
         self.error_messages["invalid_login"] = (
             "That username or email and password don't match an account. Check them and try again."
         )
+
+    def clean(self):
+        account = throttle.account_key(self.cleaned_data.get("username") or "")
+        address = throttle.client_address(self.request)
+        refusal = throttle.login_blocked(account=account, address=address)
+        if refusal:
+            raise ValidationError(refusal, code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError as exc:
+            if exc.code == "invalid_login":
+                throttle.login_failed(account=account, address=address)
+            raise
+        throttle.login_succeeded(account=account)
+        return cleaned
 
 
 class ProfileForm(forms.ModelForm):

@@ -83,9 +83,9 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            requests.get(url, timeout=1, allow_redirects=False)
+            requests.get(url, timeout=5, allow_redirects=False)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer at {url} in {seconds} s:\n{log.read_text()}")
 
