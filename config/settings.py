@@ -63,6 +63,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": SECRETS.database(BASE_DIR)}
+# Sessions, log-in throttling and the cache live in the database: every app server shares them.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"

@@ -5,14 +5,17 @@ uploaded through one server showed broken on the other.
 """
 
 import io
+import json
 import re
+import subprocess
+import sys
 
 import pytest
 import requests
 from PIL import Image
 
 from tests import imagefactory
-from tests.servers import Browser, gunicorn, production_secrets, project_copy
+from tests.servers import ROOT, Browser, clean_environ, gunicorn, production_secrets, project_copy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -61,3 +64,18 @@ def test_a_member_and_photo_made_on_one_server_show_on_the_other(servers, bucket
     # Alice's session, made on the first server, is valid on the second.
     alice.base = b
     assert "Edit profile" in alice.page("/accounts/edit/").text
+
+
+def test_the_cache_is_shared_by_every_process(tmp_path, s3_secrets):
+    from django.core.cache import cache
+
+    cache.set("greeting", "hello from the first process", 60)
+    secrets = production_secrets(s3_secrets)
+    (tmp_path / "secrets.json").write_text(json.dumps(secrets))
+    read = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c",
+         "from django.core.cache import cache; print(cache.get('greeting'))"],
+        cwd=ROOT, env=clean_environ(DJANGO_SECRETS_FILE=str(tmp_path / "secrets.json")),
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert read.stdout.strip() == "hello from the first process"
