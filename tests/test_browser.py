@@ -97,14 +97,14 @@ def people(chromium, site, request):
     crowd.close(failed=report is None or report.failed)
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, *, full_page: bool = True) -> None:
     """Screenshots of the page as it is now, at phone and desktop sizes."""
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size
     for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(viewport)
-        page.screenshot(path=folder / f"{name}-{label}.png", full_page=True)
+        page.screenshot(path=folder / f"{name}-{label}.png", full_page=full_page)
     page.set_viewport_size(size)
 
 
@@ -279,3 +279,35 @@ def test_static_files_come_from_the_site_itself(people, site):
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(250, 250, 250)"
     shot(page, "login")
     assert Path(ARTIFACTS / "screenshots" / "login-phone.png").exists()
+
+
+def test_the_demo_site_as_people_see_it(people, bucket):
+    """Screenshots of a lively site for the README: feed, profile, post, explore, new post."""
+    from django.contrib.auth.hashers import make_password
+
+    from members.models import User
+    from posts.demo import PEOPLE, demo_seed
+
+    demo_seed(password=PASSWORD)
+    # The server checks production's password hashes, not the tests' fast ones.
+    User.objects.update(password=make_password(PASSWORD, hasher="pbkdf2_sha256"))
+    username = PEOPLE[0][0]
+    page = people.open()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("article[data-post]").first).to_be_visible()
+    images = page.locator("article[data-post] .photos__slide:first-child img")
+    expect(images.first).to_have_js_property("complete", True)
+    assert images.first.evaluate("img => img.naturalWidth") > 0
+    shot(page, "demo-feed", full_page=False)
+    page.goto(f"/{PEOPLE[1][0]}/")
+    expect(page.locator(".grid__item")).to_have_count(3)
+    shot(page, "demo-profile", full_page=False)
+    page.locator(".grid__link").first.click()
+    expect(page.locator(".post--detail")).to_be_visible()
+    shot(page, "demo-post", full_page=False)
+    page.goto("/explore/")
+    expect(page.locator(".grid__item")).to_have_count(15)
+    shot(page, "demo-explore", full_page=False)
