@@ -1,5 +1,6 @@
 """Validate new posts, edits and comments; photos are processed here, before anything is stored."""
 
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,3 +157,11 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 1, "placeholder": "Add a comment…"}),
         error_messages={"required": "Write something first."},
     )
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"]
+        # Zero-width and other format characters (Unicode category Cf) are not whitespace to
+        # Python, but a comment of nothing else shows as empty.
+        if not any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text):
+            raise ValidationError(self.fields["text"].error_messages["required"])
+        return text

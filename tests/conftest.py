@@ -57,6 +57,18 @@ def s3_media(s3_secrets, s3_client, tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _bucket_present(s3_client):
+    """Make sure the media bucket exists: a test's mock_aws() resets the moto server's state
+    too, since ThreadedMotoServer shares it with this process."""
+    try:
+        s3_client.head_bucket(Bucket=BUCKET)
+    except s3_client.exceptions.ClientError:
+        s3_client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+
+
 @pytest.fixture
 def bucket(s3_client):
     """The media bucket, emptied, with a helper to list its keys."""

@@ -52,9 +52,10 @@ def clean_environ(**extra: str) -> dict[str, str]:
     return env
 
 
-def production_secrets(s3_secrets: dict) -> dict:
-    """A secrets.json for a server process: the test database and bucket, DEBUG off, HTTP."""
-    db = connection.settings_dict
+def production_secrets(s3_secrets: dict, database: dict | None = None) -> dict:
+    """A secrets.json for a server process: the test database (or ``database``, with HOST,
+    PORT, NAME, USER and PASSWORD) and bucket, DEBUG off, HTTP."""
+    db = database or connection.settings_dict
     return {
         "SECRET_KEY": "shared-by-every-instance-" + "k" * 40,
         "DEBUG": False,

@@ -88,7 +88,7 @@ BAD = [
     ),
     pytest.param({**PRODUCTION, "SECRET_KY": "x"}, {}, ["unknown key 'SECRET_KY'"], id="typo"),
     pytest.param(
-        {**PRODUCTION, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00"},
+        {**PRODUCTION, "AWS_ACCESS_KEY_ID": "an-access-key-id"},
         {},
         ["'AWS_SECRET_ACCESS_KEY' is missing"],
         id="half an access key",

@@ -1,0 +1,190 @@
+"""media_gc: orphaned media is found and removed; media a row names is never touched."""
+
+import io
+import logging
+import os
+import time
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+
+from config import media
+from members.services import profile_update
+from posts.forms import Photo
+from posts.images import avatar_rendition, post_renditions
+from posts.models import Post
+from posts.services import post_create, post_delete
+from tests import imagefactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = 24 * 3600
+
+
+def gc(*args: str) -> str:
+    """Run media_gc with ``args``; what it printed."""
+    out = io.StringIO()
+    call_command("media_gc", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def new_post(author) -> Post:
+    display, thumbnail = post_renditions(imagefactory.jpeg(800, 600))
+    photo = Photo(display=display, thumbnail=thumbnail, alt_text="")
+    return post_create(author=author, photos=[photo], caption="kept")
+
+
+@pytest.fixture
+def referenced(owner, bucket) -> set[str]:
+    """A post's two photos and a profile photo, stored as the app stores them: their keys."""
+    post = new_post(owner)
+    profile_update(
+        user=owner, photo=avatar_rendition(imagefactory.jpeg(400, 400)), remove_photo=False
+    )
+    names = [*post.images.get().object_names, owner.avatar.name]
+    assert len(names) == 3 and all(names)
+    return {"media/" + name for name in names}
+
+
+def put(bucket, key: str, body: bytes = b"left behind") -> None:
+    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=body)
+
+
+def test_it_lists_an_old_orphan_but_keeps_it_without_delete(bucket, referenced):
+    put(bucket, "media/posts/orphan.jpg")
+    out = gc("--grace-hours", "0")
+    assert "Orphan media/posts/orphan.jpg (11 bytes" in out
+    assert "3 referenced" in out and "1 orphans (11 bytes)" in out
+    assert "run again with --delete" in out
+    assert set(bucket.keys()) == referenced | {"media/posts/orphan.jpg"}
+
+
+def test_delete_removes_old_orphans_and_only_them(bucket, referenced):
+    orphans = {"media/posts/orphan.jpg", "media/avatars/old.jpg", "media/elsewhere/x.bin"}
+    for key in orphans:
+        put(bucket, key)
+    out = gc("--grace-hours", "0", "--delete")
+    for key in orphans:
+        assert f"Deleting {key} (11 bytes" in out
+    assert "Deleted 3 orphans (33 bytes)." in out
+    assert set(bucket.keys()) == referenced
+    # A second run finds nothing more to do.
+    assert "Deleted 0 orphans" in gc("--grace-hours", "0", "--delete")
+    assert set(bucket.keys()) == referenced
+
+
+def test_an_orphan_younger_than_the_grace_period_is_kept(bucket, referenced):
+    put(bucket, "media/posts/uploading.jpg")
+    out = gc("--delete")
+    assert "uploading.jpg" not in out
+    assert "1 unreferenced but younger than 24 hours (kept)" in out
+    assert "Deleted 0 orphans" in out
+    assert set(bucket.keys()) == referenced | {"media/posts/uploading.jpg"}
+
+
+def test_objects_outside_media_are_never_touched(bucket, referenced):
+    outside = ["static/app.css", "backups/db.dump", "mediaeval.jpg", "posts/orphan.jpg"]
+    for key in outside:
+        put(bucket, key)
+    out = gc("--grace-hours", "0", "--delete")
+    assert "Deleted 0 orphans" in out
+    assert set(bucket.keys()) == referenced | set(outside)
+
+
+def test_it_pages_through_more_objects_than_one_listing_holds(bucket, referenced):
+    orphans = {f"media/posts/orphan-{number:04}.jpg" for number in range(1005)}
+    for key in orphans:
+        put(bucket, key, b"x")
+    out = gc("--grace-hours", "0", "--delete")
+    assert "1,008 objects" in out
+    assert "Deleted 1,005 orphans (1,005 bytes)." in out
+    assert set(bucket.keys()) == referenced
+
+
+def test_objects_it_cannot_delete_are_named_and_fail_the_run(bucket, referenced, monkeypatch):
+    put(bucket, "media/posts/orphan.jpg")
+
+    def refuse(self, keys):
+        return {key: "AccessDenied: Access Denied" for key in keys}
+
+    monkeypatch.setattr("config.management.commands.media_gc.S3Media.delete", refuse)
+    errors = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 1 orphans not deleted"):
+        call_command(
+            "media_gc", "--grace-hours", "0", "--delete", stdout=io.StringIO(), stderr=errors
+        )
+    assert "Could not delete media/posts/orphan.jpg: AccessDenied" in errors.getvalue()
+
+
+def test_a_negative_grace_period_is_refused(bucket):
+    with pytest.raises(CommandError, match="0 or more"):
+        gc("--grace-hours", "-1")
+
+
+def test_a_post_whose_photos_could_not_be_deleted_leaves_orphans_that_gc_removes(
+    owner, bucket, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    post = new_post(owner)
+    names = post.images.get().object_names
+    assert set(bucket.keys()) == {"media/" + name for name in names}
+
+    def unreachable(name):
+        raise EndpointConnectionError(endpoint_url="https://s3.ap-northeast-2.amazonaws.com")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(default_storage, "delete", unreachable)
+        with (
+            caplog.at_level(logging.ERROR, logger=media.__name__),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            post_delete(post=post)
+    assert not Post.objects.exists()
+    logged = [record.getMessage() for record in caplog.records if record.name == media.__name__]
+    assert logged == [
+        f"Could not delete media object {name}; media_gc will remove it." for name in names
+    ]
+    assert set(bucket.keys()) == {"media/" + name for name in names}
+
+    out = gc("--grace-hours", "0", "--delete")
+    assert "Deleted 2 orphans" in out
+    assert bucket.keys() == []
+
+
+@pytest.fixture
+def local_media(tmp_path, settings):
+    """Media on the local file system, as the embedded default keeps it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    local = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    settings.STORAGES = {**settings.STORAGES, "default": local}
+    return settings.MEDIA_ROOT
+
+
+def age(path, seconds: float) -> None:
+    """Set ``path``'s modification time ``seconds`` in the past."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_on_local_media_it_deletes_old_orphans_only(local_media, owner):
+    post = new_post(owner)
+    kept = [local_media / name for name in post.images.get().object_names]
+    old_orphan = local_media / "posts" / "orphan.jpg"
+    new_orphan = local_media / "avatars" / "uploading.jpg"
+    for path in (old_orphan, new_orphan):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left behind")
+    for path in (*kept, old_orphan):
+        age(path, 2 * DAY)
+
+    listed = gc()
+    assert "Orphan posts/orphan.jpg (11 bytes" in listed
+    assert "uploading.jpg" not in listed
+    assert old_orphan.exists()
+
+    out = gc("--delete")
+    assert "Deleting posts/orphan.jpg" in out
+    assert "Deleted 1 orphans (11 bytes)." in out
+    assert not old_orphan.exists()
+    assert new_orphan.exists() and all(path.exists() for path in kept)
