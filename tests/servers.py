@@ -19,15 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def project_copy(dest: Path) -> Path:
-    """Copy the files git would ship (tracked, or new and not ignored) into ``dest``."""
+def shipped_files() -> list[str]:
+    """Paths git tracks, or would add (new and not ignored), relative to the repository."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=ROOT,
         capture_output=True,
         check=True,
     ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
+    return sorted(set(filter(None, listed.split("\0"))))
+
+
+def project_copy(dest: Path) -> Path:
+    """Copy the files git would ship into ``dest``."""
+    for name in shipped_files():
         source = ROOT / name
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +132,18 @@ class Browser(requests.Session):
         response = self.get(self.base + path, timeout=30)
         response.raise_for_status()
         return response
+
+    def sign_up(self, username: str, password: str) -> requests.Response:
+        return self.submit(
+            "/accounts/signup/",
+            {
+                "email": f"{username}@example.com",
+                "full_name": username.title(),
+                "username": username,
+                "password1": password,
+                "password2": password,
+            },
+        )
 
     def submit(self, path: str, data: dict, files: dict | None = None) -> requests.Response:
         """GET the form at ``path``, then POST ``data`` to it with the CSRF token."""

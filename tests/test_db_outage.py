@@ -171,16 +171,7 @@ def server_pids(app: Path) -> set[int]:
 def test_a_database_restart_fails_requests_cleanly_and_the_app_recovers_on_its_own(site, cluster):
     url, app = site
     alice = Browser(url)
-    signed_up = alice.submit(
-        "/accounts/signup/",
-        {
-            "email": "alice@example.com",
-            "full_name": "Alice",
-            "username": "alice",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-        },
-    )
+    signed_up = alice.sign_up("alice", PASSWORD)
     assert signed_up.url.endswith("/accounts/edit/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', signed_up.text).group(1)
     pids = server_pids(app)

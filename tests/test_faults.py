@@ -149,24 +149,33 @@ def test_a_form_submitted_twice_makes_one_post(client, member, bucket):
     assert len(bucket.keys()) == 2
 
 
+def at_once(people, request) -> list:
+    """``request(client)`` for each person, logged in, in threads released together."""
+    start = threading.Barrier(len(people))
+
+    def run(person):
+        client = Client()
+        client.force_login(person)
+        start.wait(timeout=30)
+        try:
+            return request(client)
+        finally:
+            connection.close()  # each thread has its own database connection
+
+    with ThreadPoolExecutor(len(people)) as pool:
+        return list(pool.map(run, people))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_same_form_racing_itself_makes_one_post_and_keeps_no_extra_objects(owner, bucket):
     submission = str(uuid.uuid4())
     photo = imagefactory.jpeg(500, 500)
-    start = threading.Barrier(4)
 
-    def submit(_):
-        client = Client()
-        client.force_login(owner)
-        start.wait()
-        try:
-            upload = SimpleUploadedFile("a.jpg", photo)
-            return client.post("/posts/new/", {"photos": [upload], "submission": submission})
-        finally:
-            connection.close()
+    def submit(client):
+        upload = SimpleUploadedFile("a.jpg", photo)
+        return client.post("/posts/new/", {"photos": [upload], "submission": submission})
 
-    with ThreadPoolExecutor(4) as pool:
-        responses = list(pool.map(submit, range(4)))
+    responses = at_once([owner] * 4, submit)
     [post] = Post.objects.all()
     assert {r.status_code for r in responses} == {302}
     assert {r.url for r in responses} == {post.get_absolute_url()}
@@ -177,22 +186,11 @@ def test_the_same_form_racing_itself_makes_one_post_and_keeps_no_extra_objects(o
 @pytest.mark.django_db(transaction=True)
 def test_fifty_people_liking_at_once_make_fifty_likes(owner):
     post = factories.post(owner)
-    people = list(enumerate(factories.user() for _ in range(50)))
-    start = threading.Barrier(25)
-
-    def like(numbered):
-        number, person = numbered
-        client = Client()
-        client.force_login(person)
-        if number < 25:  # the first wave starts together
-            start.wait(timeout=30)
-        try:
-            return client.post(f"/p/{post.code}/like/", headers={"Accept": "application/json"})
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(25) as pool:
-        responses = list(pool.map(like, people))
+    people = [factories.user() for _ in range(50)]
+    responses = at_once(
+        people,
+        lambda client: client.post(f"/p/{post.code}/like/", headers={"Accept": "application/json"}),
+    )
     assert {r.status_code for r in responses} == {200}
     assert Like.objects.filter(post=post).count() == 50
 
@@ -200,18 +198,8 @@ def test_fifty_people_liking_at_once_make_fifty_likes(owner):
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_on_like_makes_one_like_and_no_error(owner, follower):
     post = factories.post(owner)
-    start = threading.Barrier(2)
-
-    def click(_):
-        client = Client()
-        client.force_login(follower)
-        start.wait()
-        try:
-            return client.post(f"/p/{post.code}/like/", {"next": "/"})
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(2) as pool:
-        responses = list(pool.map(click, range(2)))
+    responses = at_once(
+        [follower] * 2, lambda client: client.post(f"/p/{post.code}/like/", {"next": "/"})
+    )
     assert [r.status_code for r in responses] == [302, 302]
     assert Like.objects.filter(post=post).count() == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT
+from tests.servers import ROOT, shipped_files
 
 # A secret access key is 40 characters of base64's alphabet, assigned to a name like
 # aws_secret_access_key (Python, shell, ~/.aws/credentials), "AWS_SECRET_ACCESS_KEY": (JSON)
@@ -22,17 +22,6 @@ SECRET_ACCESS_KEY = re.compile(
 ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])AKIA[0-9A-Z]{16}(?![A-Z0-9])")
 # Holds the key names with empty values, for people to copy and fill in.
 EXAMPLE = "secrets.json.example"
-
-
-def shipped_files() -> list[str]:
-    """Paths git tracks, or would add (new and not ignored), relative to the repository."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return sorted(set(filter(None, listed.split("\0"))))
 
 
 def leaks(path: str, text: str) -> list[str]:

@@ -32,16 +32,7 @@ def servers(tmp_path, s3_secrets, bucket):
 def test_a_member_and_photo_made_on_one_server_show_on_the_other(servers, bucket):
     a, b = servers
     alice = Browser(a)
-    response = alice.submit(
-        "/accounts/signup/",
-        {
-            "email": "alice@example.com",
-            "full_name": "Alice",
-            "username": "alice",
-            "password1": "through-the-looking-glass",
-            "password2": "through-the-looking-glass",
-        },
-    )
+    response = alice.sign_up("alice", "through-the-looking-glass")
     assert response.status_code == 200 and response.url.endswith("/accounts/edit/")
     photo = imagefactory.jpeg(1200, 900, gps=True)
     response = alice.submit(
