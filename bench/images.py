@@ -1,39 +1,29 @@
-"""Benchmark post_renditions on a 12-megapixel JPEG against a plain Pillow draft-mode reference.
-
-Run from the project root: .venv/bin/python bench/images.py [--runs N]
+"""Item 5: post_renditions on a 12-megapixel JPEG against a plain Pillow draft-mode reference.
 
 All three contenders make the same two JPEGs (a 1080 px wide display image and a 640 px
 square thumbnail) with the same encoder settings, in the same process, taking turns:
 - post_renditions: the real thing, with every check, orientation and colour step;
 - draft reference: Pillow's JPEG draft mode, then resize and encode, nothing else;
 - naive: a full-size decode, then resize and encode.
-The target is post_renditions at most 1.2x the draft reference. Results also go to
-bench/results/images.json.
+The target is post_renditions at most 1.2x the draft reference.
 """
 
-import argparse
 import io
-import json
-import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from PIL import Image, features
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script, this file's folder is first on the path
-
-from posts import images  # noqa: E402
-from tests import imagefactory  # noqa: E402
+from bench.report import Row
+from posts import images
+from tests import imagefactory
 
 WIDTH, HEIGHT = 4000, 3000
 SOURCE_QUALITY = 90
 NOISE = 12  # grain strength: makes a 4-5 MB file, about what a phone writes at this size
 TARGET_RATIO = 1.2
-RESULTS = ROOT / "bench" / "results" / "images.json"
+RUNS = 15
 
 
 def draft_reference(data: bytes) -> tuple[bytes, bytes]:
@@ -89,13 +79,13 @@ def measure(contenders: dict[str, Callable[[bytes], object]], data: bytes, runs:
     }
 
 
-def main() -> None:
-    """Build the photo, time the contenders, print a table and write the JSON results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="timed runs per contender")
-    runs = parser.parse_args().runs
+def photo() -> bytes:
+    """The 12-megapixel JPEG every image and upload benchmark starts from."""
+    return imagefactory.jpeg(WIDTH, HEIGHT, noise=NOISE, quality=SOURCE_QUALITY)
 
-    data = imagefactory.jpeg(WIDTH, HEIGHT, noise=NOISE, quality=SOURCE_QUALITY)
+
+def run(data: bytes, runs: int = RUNS) -> tuple[list[Row], dict]:
+    """Time the contenders on ``data`` (a photo()); the table's row and the details."""
     results = measure(
         {
             "post_renditions": images.post_renditions,
@@ -109,43 +99,22 @@ def main() -> None:
     for result in results.values():
         result["ratio_to_reference"] = result["median_ms"] / reference
     ratio = results["post_renditions"]["ratio_to_reference"]
-
-    print(f"{WIDTH}x{HEIGHT} JPEG, quality {SOURCE_QUALITY}, {len(data) / 1e6:.1f} MB; {runs} runs")
-    print(f"{'':20} {'median ms':>10} {'min ms':>8} {'x reference':>12}")
-    for name, result in results.items():
-        print(
-            f"{name:20} {result['median_ms']:10.1f} {result['min_ms']:8.1f}"
-            f" {result['ratio_to_reference']:12.2f}"
-        )
-    verdict = "within" if ratio <= TARGET_RATIO else "OVER"
-    print(f"post_renditions / draft reference = {ratio:.2f} ({verdict} target {TARGET_RATIO})")
-
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "source": {
-                    "width": WIDTH,
-                    "height": HEIGHT,
-                    "quality": SOURCE_QUALITY,
-                    "bytes": len(data),
-                },
-                "runs": runs,
-                "results": results,
-                "ratio": ratio,
-                "target_ratio": TARGET_RATIO,
-                "within_target": ratio <= TARGET_RATIO,
-                "python": platform.python_version(),
-                "pillow": Image.__version__,
-                "libjpeg_turbo": features.version("libjpeg_turbo"),
-                "machine": platform.machine(),
-            },
-            indent=2,
-        )
-        + "\n"
+    naive_ratio = results["naive full decode"]["ratio_to_reference"]
+    row = Row(
+        name="Image pipeline, 12 MP JPEG to both renditions",
+        measured=f"{results['post_renditions']['median_ms']:.0f} ms",
+        reference=f"{reference:.0f} ms draft mode (naive full decode: {naive_ratio:.2f}x)",
+        ratio=ratio,
+        target=f"≤ {TARGET_RATIO}",
+        met=ratio <= TARGET_RATIO,
     )
-    print(f"results written to {RESULTS.relative_to(ROOT)}")
-
-
-if __name__ == "__main__":
-    main()
+    details = {
+        "source": {"width": WIDTH, "height": HEIGHT, "quality": SOURCE_QUALITY, "bytes": len(data)},
+        "runs": runs,
+        "results": results,
+        "ratio": ratio,
+        "target_ratio": TARGET_RATIO,
+        "pillow": Image.__version__,
+        "libjpeg_turbo": features.version("libjpeg_turbo"),
+    }
+    return [row], details

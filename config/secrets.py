@@ -202,7 +202,7 @@ class Secrets:
         media: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
         options = self.s3_options()
         if options:
-            media = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+            media = {"BACKEND": "config.storage.MediaStorage", "OPTIONS": options}
         return {
             "default": media,
             "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

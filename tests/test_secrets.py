@@ -185,7 +185,7 @@ def test_environment_variables_win_over_the_file():
 def test_a_bucket_stores_media_in_s3_under_media_without_overwriting_or_acls():
     media = load(PRODUCTION).storages()["default"]
     options = media["OPTIONS"]
-    assert media["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert media["BACKEND"] == "config.storage.MediaStorage"
     assert options["bucket_name"] == "instagram-media"
     assert options["location"] == "media"
     assert options["file_overwrite"] is False

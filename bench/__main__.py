@@ -1,0 +1,84 @@
+"""Run the benchmarks, print one table and write bench/results/*.json.
+
+    bench/run [images] [pages] [presign] [server]     (all four when none is named)
+
+bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
+is compared with a reference measured in the same run, since shared machines drift.
+"""
+
+import argparse
+import importlib
+import tempfile
+
+from bench import report, stack
+
+SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
+BENCHMARKS = ("images", "pages", "presign", "server")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
+    names = parser.parse_args().names or BENCHMARKS
+    if unknown := set(names) - set(BENCHMARKS):
+        parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
+    chosen = [name for name in BENCHMARKS if name in names]
+    machine = report.machine()
+    print(f"{machine['cpu']}, {machine['cores']} cores, load average {machine['load_average']}")
+
+    rows: list[report.Row] = []
+    notes: list[str] = []
+    with (
+        stack.s3() as storage,
+        stack.databases(stack.postgres_server(), SMALL, LARGE) as urls,
+        tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
+    ):
+        env = stack.environ(urls[LARGE], storage, static_root)
+        stack.django_setup(env)
+        # Modules that import models load only now that Django is set up.
+        images, pages, presign, server = (
+            importlib.import_module(f"bench.{name}") for name in BENCHMARKS
+        )
+        photo = images.photo()
+        if "images" in chosen:
+            rows += _record("images", *images.run(photo))
+        if "pages" in chosen:
+            found, details = pages.run(urls[SMALL], urls[LARGE])
+            rows += _record("pages", found, details)
+            notes += ["Feed page, share of its time (cProfile; queries partly run in rendering):"]
+            notes += pages.profile_lines(details["feed_time_shares"])
+            notes += ["EXPLAIN at 100,000 posts:", *pages.plan_lines(details["explain"])]
+        elif {"presign", "server"} & set(chosen):
+            pages.prepare(urls[LARGE], posts=pages.SCALE_LARGE)
+        if {"presign", "server"} & set(chosen):
+            with pages.using(urls[LARGE]):
+                client = pages.reader_client()
+                if "presign" in chosen:
+                    rows += _record("presign", *presign.run(client))
+                if "server" in chosen:
+                    cookie = client.cookies["sessionid"].value
+                    found, details = server.run(env, cookie, storage, photo)
+                    rows += _record("server", found, details)
+                    notes += ["Upload, where the time goes (differences of medians, ±2 ms):"]
+                    notes += server.upload_lines(details["upload_ms"])
+                    notes += ["Worker peak RSS per upload:"]
+                    notes += server.memory_lines(details["memory"])
+
+    print()
+    print(report.table(rows))
+    print()
+    print("\n".join(notes))
+    path = report.write("summary", {"machine": machine, "rows": rows, "notes": notes})
+    print(f"\nFigures written to {path.parent.relative_to(stack.ROOT)}/")
+
+
+def _record(name: str, rows: list[report.Row], details: dict) -> list[report.Row]:
+    """Write one benchmark's details, echo its rows as they come, and return them."""
+    report.write(name, {"rows": rows, **details})
+    for row in rows:
+        print(f"  {row.name}: {row.measured} against {row.reference} ({row.verdict})")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Fill a migrated bench database with SQL (generate_series): fast enough for 100,000 posts.
+
+The people: USERS members; member 1 is the READER whose pages are measured. AUTHORS members
+(2 to AUTHORS + 1) write every post, in turn, and the reader follows every other one, so half
+of all posts are in the reader's feed and every author's profile has a full page at 1,000 posts.
+Each post has PHOTOS photos, LIKES likes and COMMENTS comments from members spread over all of
+them; each member has an avatar. Post i is created i minutes after START, so the newest posts
+are the last ones added. Object names are made up: pages only sign URLs for them.
+"""
+
+import psycopg2
+
+USERS = 1_000
+AUTHORS = 40
+READER = 1
+PROFILE = "user4"  # an author the reader follows, with a post even among the first 10
+PHOTOS = 3
+LIKES = 10
+COMMENTS = 3
+START = "2025-01-01 00:00:00+00"
+
+_PEOPLE = """
+INSERT INTO members_user (id, password, is_superuser, is_staff, is_active, date_joined,
+                          username, email, full_name, bio, website, avatar)
+SELECT n, '!', false, false, true, %(start)s::timestamptz - n * INTERVAL '1 hour',
+       'user' || n, 'user' || n || '@example.com', 'Member ' || n, '', '',
+       'avatars/' || md5('avatar' || n) || '.jpg'
+FROM generate_series(1, %(users)s) AS n;
+INSERT INTO members_follow (created, follower_id, following_id)
+SELECT %(start)s, %(reader)s, author
+FROM generate_series(2, %(authors)s + 1, 2) AS author;
+"""
+
+# Also takes the first and last number of the posts to add.
+_POSTS = """
+INSERT INTO posts_post (id, code, caption, created, updated, author_id)
+SELECT i, 'b' || lpad(i::text, 10, '0'),
+       'Photo ' || i || ' of the day #bench #day' || i %% 365 || ' @user' || i %% %(users)s + 1,
+       %(start)s::timestamptz + i * INTERVAL '1 minute',
+       %(start)s::timestamptz + i * INTERVAL '1 minute',
+       2 + i %% %(authors)s
+FROM generate_series(%(first)s, %(last)s) AS i;
+INSERT INTO posts_postimage ("order", display, width, height, thumbnail, thumbnail_size,
+                             alt_text, post_id)
+SELECT k - 1, 'posts/' || md5(i || 'd' || k) || '.jpg', 1080, 1350,
+       'posts/' || md5(i || 't' || k) || '.jpg', 640, '', i
+FROM generate_series(%(first)s, %(last)s) AS i, generate_series(1, %(photos)s) AS k;
+INSERT INTO posts_like (created, post_id, user_id)
+SELECT %(start)s::timestamptz + i * INTERVAL '1 minute' + k * INTERVAL '1 second', i,
+       1 + (i * 13 + k * 97) %% %(users)s
+FROM generate_series(%(first)s, %(last)s) AS i, generate_series(1, %(likes)s) AS k;
+INSERT INTO posts_comment (text, created, author_id, post_id)
+SELECT 'Comment ' || k || ' on photo ' || i || ', lovely #bench',
+       %(start)s::timestamptz + i * INTERVAL '1 minute' + k * INTERVAL '1 second',
+       1 + (i * 7 + k * 31) %% %(users)s, i
+FROM generate_series(%(first)s, %(last)s) AS i, generate_series(1, %(comments)s) AS k;
+"""
+_SIZES = {
+    "start": START,
+    "users": USERS,
+    "authors": AUTHORS,
+    "reader": READER,
+    "photos": PHOTOS,
+    "likes": LIKES,
+    "comments": COMMENTS,
+}
+
+# Rows added with explicit ids leave the identity sequences behind; new rows must not collide.
+_SEQUENCES = """
+SELECT setval(pg_get_serial_sequence('members_user', 'id'), (SELECT max(id) FROM members_user));
+SELECT setval(pg_get_serial_sequence('posts_post', 'id'), (SELECT max(id) FROM posts_post));
+"""
+
+
+def people(url: str) -> None:
+    """The members, their avatars and whom the reader follows."""
+    _run(url, _PEOPLE + _SEQUENCES, _SIZES)
+
+
+def posts(url: str, *, now: int, total: int) -> None:
+    """Add posts ``now + 1`` to ``total`` with their photos, likes and comments; then ANALYZE."""
+    _run(url, _POSTS + _SEQUENCES, {**_SIZES, "first": now + 1, "last": total})
+
+
+def _run(url: str, sql: str, params: dict) -> None:
+    connection = psycopg2.connect(url)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        # VACUUM sets the visibility map, so counts can be index-only scans as in a live system.
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    finally:
+        connection.close()

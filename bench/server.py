@@ -1,0 +1,279 @@
+"""Items 1, 6 and 7, against gunicorn with two workers on the 100,000-post database and moto.
+
+1. Throughput: wrk on the reader's feed against a trivial view of the same server, in
+   alternating rounds.
+6. Upload: a post with one 12 MP photo over HTTP against the image pipeline plus two raw
+   put_object calls of its renditions; then the same steps in this process (form, storage,
+   rows) to tell where the rest goes.
+7. Memory: the serving worker's peak RSS (VmHWM) while it accepts each upload, from an
+   everyday photo to the costliest the limits allow (files of 20 MB, 50 megapixels, ten in a
+   post), each on a fresh server so that no earlier upload has grown the worker.
+
+Imports models: import this module only once Django is set up.
+"""
+
+import re
+import statistics
+import struct
+import subprocess
+import uuid
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.datastructures import MultiValueDict
+
+from bench import data
+from bench.report import Row, elapsed_ms
+from bench.stack import BUCKET, S3, Server, gunicorn
+from bench.urlconf import TRIVIAL_PATH
+from config.media import rendition_store
+from config.secrets import MEDIA_CACHE_CONTROL
+from members.models import User
+from posts import services
+from posts.forms import PostForm
+from posts.images import MAX_UPLOAD_BYTES, post_renditions
+from posts.models import PostImage
+from tests import imagefactory
+
+THROUGHPUT_ROUNDS = 2
+ROUND_SECONDS = 5
+WARM_UP_SECONDS = 2
+MIN_THROUGHPUT_RATIO = 0.2
+UPLOAD_RUNS = 9
+MAX_PEAK_RSS_MB = 300
+# Just under the 50-megapixel limit. Flat colours compress to almost nothing, so each file is
+# padded to the 20 MB limit: the largest request the limits allow is ten of them.
+LARGEST = (8192, 6100)
+NEW_POST = "/posts/new/"
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    files: list[tuple[str, bytes, str]]  # (file name, bytes, content type)
+
+
+def padded_png(png: bytes) -> bytes:
+    """``png`` grown to the upload limit with a private chunk that decoders skip, as metadata is."""
+    payload = bytes(MAX_UPLOAD_BYTES - len(png) - 12 - 1024)
+    kind = b"bnCh"  # ancillary, private, safe to copy
+    chunk = struct.pack(">I", len(payload)) + kind + payload
+    chunk += struct.pack(">I", zlib.crc32(kind + payload))
+    return png[:-12] + chunk + png[-12:]  # before IEND, the last 12 bytes
+
+
+def uploads(photo: bytes) -> list[Upload]:
+    """The photos item 7 sends, from an everyday one to the worst the limits allow."""
+    rgba = padded_png(imagefactory.png(*LARGEST, mode="RGBA", transparent_background=True))
+    grey16 = padded_png(imagefactory.png(*LARGEST, mode="I;16"))
+    return [
+        Upload("one 12 MP JPEG", [("photo.jpg", photo, "image/jpeg")]),
+        Upload("one 50 MP RGBA PNG", [("clear.png", rgba, "image/png")]),
+        Upload("one 50 MP 16-bit grey PNG", [("scan.png", grey16, "image/png")]),
+        Upload(
+            "10 x 50 MP 16-bit grey PNG (the largest post)",
+            [(f"scan{i}.png", grey16, "image/png") for i in range(10)],
+        ),
+    ]
+
+
+class Visitor(requests.Session):
+    """The reader, logged in with a session cookie made in this process."""
+
+    def __init__(self, server: Server, session_cookie: str):
+        super().__init__()
+        self.base = server.url
+        self.cookies.set("sessionid", session_cookie)
+
+    def token(self) -> str:
+        """Open the new-post page, as a browser would first; its form's CSRF token."""
+        form = self.get(self.base + NEW_POST, timeout=30).text
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+
+    def share(self, token: str, files: list[tuple[str, bytes, str]]) -> requests.Response:
+        """Share a post with ``files``, as the page's script does (it asks for JSON)."""
+        response = self.post(
+            self.base + NEW_POST,
+            data={"csrfmiddlewaretoken": token, "caption": "Benchmark #upload"},
+            files=[("photos", file) for file in files],
+            headers={"Accept": "application/json", "Referer": self.base + NEW_POST},
+            timeout=300,
+        )
+        assert response.status_code == 201, response.text[:500]
+        return response
+
+
+def wrk(url: str, cookie: str, seconds: int) -> float:
+    """Requests per second wrk gets from ``url``; every answer must be a 200.
+
+    Four connections keep both sync workers busy while wrk's one thread costs little CPU.
+    """
+    output = subprocess.run(
+        ["wrk", "-t1", "-c4", f"-d{seconds}s", "-H", f"Cookie: sessionid={cookie}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "Non-2xx" not in output and "Socket errors" not in output, output
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+
+
+def throughput(server: Server, cookie: str) -> dict[str, float]:
+    """Requests per second of the feed and of the trivial view, from alternating rounds."""
+    feed = requests.get(server.url + "/", cookies={"sessionid": cookie}, timeout=30)
+    assert feed.status_code == 200 and feed.text.count('class="card post"') == 12
+    urls = {"feed": server.url + "/", "trivial view": server.url + TRIVIAL_PATH}
+    for url in urls.values():
+        wrk(url, cookie, WARM_UP_SECONDS)
+    rates: dict[str, list[float]] = {name: [] for name in urls}
+    for _ in range(THROUGHPUT_ROUNDS):
+        for name, url in urls.items():
+            rates[name].append(wrk(url, cookie, ROUND_SECONDS))
+    return {name: statistics.mean(values) for name, values in rates.items()}
+
+
+def upload_breakdown(server: Server, cookie: str, storage: S3, photo: bytes) -> dict[str, float]:
+    """Median milliseconds of the upload over HTTP and of its parts, measured in this process."""
+    visitor = Visitor(server, cookie)
+    token = visitor.token()
+    client = storage.client()
+    reader = User.objects.get(pk=data.READER)
+    renditions = post_renditions(photo)
+
+    def form() -> PostForm:
+        files = MultiValueDict({"photos": [SimpleUploadedFile("photo.jpg", photo, "image/jpeg")]})
+        made = PostForm(MultiValueDict({"caption": ["Benchmark #upload"]}), files)
+        assert made.is_valid(), made.errors
+        return made
+
+    def put_raw() -> None:
+        for rendition in renditions:
+            client.put_object(
+                Bucket=BUCKET, Key=f"media/bench/{uuid.uuid4().hex}.jpg", Body=rendition.data,
+                ContentType=rendition.content_type, CacheControl=MEDIA_CACHE_CONTROL,
+            )  # fmt: skip
+
+    def store() -> None:
+        image = PostImage()
+        for field_file, rendition in zip((image.display, image.thumbnail), renditions, strict=True):
+            rendition_store(field_file=field_file, rendition=rendition, written=[])
+
+    photos = form().cleaned_data["photos"]
+    steps = {
+        "end to end over HTTP": lambda: visitor.share(token, [("photo.jpg", photo, "image/jpeg")]),
+        "image pipeline": lambda: post_renditions(photo),
+        "two raw put_object": put_raw,
+        "form validation (pipeline included)": form,
+        "two storage saves": store,
+        "post_create (saves and rows)": lambda: services.post_create(
+            author=reader, photos=photos, caption="Benchmark #upload"
+        ),
+    }
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(UPLOAD_RUNS):
+        for name, step in steps.items():
+            samples[name].append(elapsed_ms(step))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _status_kb(pid: int, field: str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)[1])
+
+
+def peak_rss(env: dict[str, str], cookie: str, upload: Upload) -> dict[str, float]:
+    """The serving worker's RSS before the upload and its peak while accepting it, in MB."""
+    with gunicorn(env) as server:
+        visitor = Visitor(server, cookie)
+        token = visitor.token()
+        workers = server.worker_pids()
+        before = {pid: _status_kb(pid, "VmRSS") for pid in workers}
+        for pid in workers:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        visitor.share(token, upload.files)
+        peaks = {pid: _status_kb(pid, "VmHWM") for pid in workers}
+    served = max(workers, key=lambda pid: peaks[pid] - before[pid])
+    return {
+        "request_mb": sum(len(file[1]) for file in upload.files) / 1_048_576,
+        "rss_before_mb": before[served] / 1024,
+        "peak_rss_mb": peaks[served] / 1024,
+    }
+
+
+def run(env: dict[str, str], cookie: str, storage: S3, photo: bytes) -> tuple[list[Row], dict]:
+    """``cookie`` is the reader's session in the database ``env`` names."""
+    with gunicorn(env) as server:
+        rates = throughput(server, cookie)
+        upload = upload_breakdown(server, cookie, storage, photo)
+    memory = {case.name: peak_rss(env, cookie, case) for case in uploads(photo)}
+
+    ratio = rates["feed"] / rates["trivial view"]
+    reference = upload["image pipeline"] + upload["two raw put_object"]
+    worst_name, worst = max(memory.items(), key=lambda item: item[1]["peak_rss_mb"])
+    jpeg = memory["one 12 MP JPEG"]
+    rows = [
+        Row(
+            name="Feed throughput, gunicorn 2 workers",
+            measured=f"{rates['feed']:.0f} req/s",
+            reference=f"{rates['trivial view']:.0f} req/s trivial view",
+            ratio=ratio,
+            target=f"≥ {MIN_THROUGHPUT_RATIO}",
+            met=ratio >= MIN_THROUGHPUT_RATIO,
+        ),
+        Row(
+            name="Upload a post with one 12 MP photo",
+            measured=f"{upload['end to end over HTTP']:.0f} ms",
+            reference=f"{reference:.0f} ms pipeline + 2 put_object",
+            ratio=upload["end to end over HTTP"] / reference,
+            target="report; where the rest goes below",
+            met=None,
+        ),
+        Row(
+            name="Worker peak RSS, 12 MP JPEG upload",
+            measured=f"{jpeg['peak_rss_mb']:.0f} MB",
+            reference=f"{jpeg['rss_before_mb']:.0f} MB before",
+            ratio=None,
+            target=f"< {MAX_PEAK_RSS_MB} MB",
+            met=jpeg["peak_rss_mb"] < MAX_PEAK_RSS_MB,
+        ),
+        Row(
+            name=f"Worker peak RSS, worst allowed: {worst_name}",
+            measured=f"{worst['peak_rss_mb']:.0f} MB",
+            reference=f"{worst['rss_before_mb']:.0f} MB before",
+            ratio=None,
+            target=f"< {MAX_PEAK_RSS_MB} MB",
+            met=worst["peak_rss_mb"] < MAX_PEAK_RSS_MB,
+        ),
+    ]
+    details = {"requests_per_second": rates, "upload_ms": upload, "memory": memory}
+    return rows, details
+
+
+def upload_lines(upload: dict[str, float]) -> list[str]:
+    """Where an upload's time goes beyond the pipeline and two raw writes."""
+    e2e = upload["end to end over HTTP"]
+    pipeline = upload["image pipeline"]
+    form = upload["form validation (pipeline included)"]
+    saves = upload["two storage saves"]
+    service = upload["post_create (saves and rows)"]
+    parts = {
+        "image pipeline": pipeline,
+        "two raw put_object": upload["two raw put_object"],
+        "storage overhead (name check HEADs, django-storages)": saves
+        - upload["two raw put_object"],
+        "form beyond the pipeline (read, checks)": form - pipeline,
+        "rows (post, photos, tags, mentions)": service - saves,
+        "HTTP, multipart parsing, middleware, session": e2e - form - service,
+    }
+    # Parts are differences of medians: a part of a few milliseconds is within the noise.
+    return [f"{name}: {max(ms, 0):.1f} ms ({max(ms, 0) / e2e:.0%})" for name, ms in parts.items()]
+
+
+def memory_lines(memory: dict[str, dict[str, float]]) -> list[str]:
+    """Each upload's size and the serving worker's RSS before and at its peak."""
+    return [
+        f"{name} ({found['request_mb']:.1f} MB sent): {found['rss_before_mb']:.0f} MB before, "
+        f"peak {found['peak_rss_mb']:.0f} MB"
+        for name, found in memory.items()
+    ]
