@@ -2,7 +2,6 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Q
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -12,8 +11,7 @@ class UsernameOrEmailBackend(ModelBackend):
         if username is None or password is None:
             return None
         User = get_user_model()
-        login = username.strip()
-        user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+        user = User.objects.by_login(username).first()
         if user is None:
             # Hash anyway, so response time does not tell which logins exist.
             User().set_password(password)

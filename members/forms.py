@@ -21,7 +21,7 @@ def _clean_username(form: forms.ModelForm) -> str:
     username = form.cleaned_data["username"]
     if username in RESERVED_USERNAMES:
         raise ValidationError("That username is reserved. Please choose another.")
-    others = User.objects.filter(username__iexact=username).exclude(pk=form.instance.pk)
+    others = User.objects.named(username).exclude(pk=form.instance.pk)
     if others.exists():
         raise ValidationError("A user with that username already exists.")
     return username
@@ -29,7 +29,7 @@ def _clean_username(form: forms.ModelForm) -> str:
 
 def _clean_email(form: forms.ModelForm) -> str:
     email = form.cleaned_data["email"].strip().lower()
-    if User.objects.filter(email__iexact=email).exclude(pk=form.instance.pk).exists():
+    if User.objects.with_email(email).exclude(pk=form.instance.pk).exists():
         raise ValidationError("An account with that email address already exists.")
     return email
 

@@ -26,11 +26,29 @@ RESERVED_USERNAMES = frozenset(
 )  # fmt: skip
 
 
-class MemberManager(UserManager):
-    """Looks usernames and emails up case-insensitively."""
+class MemberQuerySet(models.QuerySet):
+    """Case-insensitive look-ups written as LOWER(column) = 'value', which the case-insensitive
+    unique indexes serve; Django's __iexact compiles to UPPER() and reads the whole table."""
 
+    def named(self, username: str) -> "MemberQuerySet":
+        return self.alias(username_lower=Lower("username")).filter(
+            username_lower=username.strip().lower()
+        )
+
+    def with_email(self, email: str) -> "MemberQuerySet":
+        return self.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+
+    def by_login(self, login: str) -> "MemberQuerySet":
+        """The member a log-in names, by username or by email."""
+        login = login.strip().lower()
+        return self.alias(username_lower=Lower("username"), email_lower=Lower("email")).filter(
+            models.Q(username_lower=login) | models.Q(email_lower=login)
+        )
+
+
+class MemberManager(UserManager.from_queryset(MemberQuerySet)):
     def get_by_natural_key(self, username: str) -> "User":
-        return self.get(username__iexact=username)
+        return self.named(username).get()
 
 
 class User(AbstractUser):
@@ -64,6 +82,7 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("email"), name="members_user_email_ci_unique"),
             models.UniqueConstraint(Lower("username"), name="members_user_username_ci_unique"),
         ]
+        indexes = [models.Index(fields=["-date_joined"], name="user_recent")]
 
     def __str__(self) -> str:
         return self.username

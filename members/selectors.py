@@ -26,7 +26,7 @@ def user_profile(*, username: str, viewer: User) -> User:
                 Follow.objects.filter(follower=viewer, following=OuterRef("pk"))
             )
         )
-    return get_object_or_404(users, username__iexact=username)
+    return get_object_or_404(users.named(username))
 
 
 def user_followers(*, user: User) -> QuerySet[User]:

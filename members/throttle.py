@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -26,11 +25,7 @@ def client_address(request: HttpRequest) -> str:
 def account_key(login: str) -> str:
     """One key per account, whether it was named by username or by email, in any case."""
     login = login.strip().lower()
-    username = (
-        User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
-        .values_list("username", flat=True)
-        .first()
-    )
+    username = User.objects.by_login(login).values_list("username", flat=True).first()
     return username or login
 
 

@@ -110,7 +110,7 @@ def following(request: HttpRequest, username: str) -> HttpResponse:
 @require_POST
 @login_required
 def follow(request: HttpRequest, username: str) -> HttpResponse:
-    target = get_object_or_404(User, username__iexact=username, is_active=True)
+    target = get_object_or_404(User.objects.named(username), is_active=True)
     try:
         services.follow_create(follower=request.user, following=target)
     except ValueError as exc:
@@ -121,6 +121,6 @@ def follow(request: HttpRequest, username: str) -> HttpResponse:
 @require_POST
 @login_required
 def unfollow(request: HttpRequest, username: str) -> HttpResponse:
-    target = get_object_or_404(User, username__iexact=username, is_active=True)
+    target = get_object_or_404(User.objects.named(username), is_active=True)
     services.follow_delete(follower=request.user, following=target)
     return redirect(next_url(request, target.get_absolute_url()))

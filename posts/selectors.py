@@ -43,7 +43,10 @@ def _page(posts: QuerySet[Post], cursor: str | None, size: int) -> Page:
     if after:
         created, pk = after
         posts = posts.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
-    rows = list(posts.order_by("-created", "-id")[: size + 1])
+    # The page's ids first, then everything else for those rows only: otherwise PostgreSQL
+    # evaluates the "liked by me" check as a hashed subplan over every like the viewer made.
+    ids = posts.order_by("-created", "-id").values("pk")[: size + 1]
+    rows = list(posts.filter(pk__in=ids).order_by("-created", "-id"))
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, cursor_encode(rows[-1]) if more else None)
