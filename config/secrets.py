@@ -2,6 +2,8 @@
 
 The file holds what must never enter git (keys, passwords, hosts); an environment variable of
 the same name wins over the file, and ``DATABASE_URL`` wins over the file's ``DATABASES``.
+When AWS_SECRETS_MANAGER_SECRET_ID names a Secrets Manager secret, its JSON object (the same
+keys) is read once at start-up and laid over the file, under the environment.
 Every mistake raises ``ImproperlyConfigured`` naming the file (or variable) and the key, so a
 bad deployment stops at start-up instead of failing at its first request.
 """
@@ -14,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 
 # Each key the file may hold, with the JSON type it must have.
@@ -57,6 +60,9 @@ JSON_NAMES = {
 }
 # Objects are named by UUID and never overwritten, so browsers may cache them for a year.
 MEDIA_CACHE_CONTROL = "max-age=31536000, immutable"
+# Name a Secrets Manager secret (name or ARN) to read settings from; the endpoint is for tests.
+SECRETS_MANAGER_ID_VARIABLE = "AWS_SECRETS_MANAGER_SECRET_ID"
+SECRETS_MANAGER_ENDPOINT_VARIABLE = "AWS_SECRETS_MANAGER_ENDPOINT_URL"
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -68,10 +74,13 @@ class Secrets:
         self.path = path
         self.data = dict(data)
         self.environ = environ
+        self.secret_id: str | None = None
+        self.secret_keys: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, default_path: Path, environ: Mapping[str, str] | None = None) -> "Secrets":
-        """Read the file named by DJANGO_SECRETS_FILE, else ``default_path`` if it exists."""
+        """Read the file named by DJANGO_SECRETS_FILE, else ``default_path`` if it exists, then
+        the Secrets Manager secret named by AWS_SECRETS_MANAGER_SECRET_ID, if any."""
         environ = os.environ if environ is None else environ
         named = environ.get("DJANGO_SECRETS_FILE")
         path = Path(named) if named else default_path
@@ -80,7 +89,7 @@ class Secrets:
                 raise ImproperlyConfigured(
                     f"DJANGO_SECRETS_FILE names {path}, which does not exist."
                 )
-            return cls(path, {}, environ)
+            return cls(path, {}, environ).with_secrets_manager()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -89,23 +98,58 @@ class Secrets:
             raise ImproperlyConfigured(f"{path} must hold a JSON object of settings.")
         secrets = cls(path, data, environ)
         secrets.validate()
-        return secrets
+        return secrets.with_secrets_manager()
 
     @property
     def from_file(self) -> bool:
-        """Whether a secrets file was read (else the app runs on its embedded default)."""
-        return self.path.exists()
+        """Whether a secrets file or secret was read (else the app runs on its embedded default)."""
+        return self.path.exists() or self.secret_id is not None
 
-    def validate(self) -> None:
-        """Reject unknown keys and values of the wrong JSON type."""
-        for key, value in self.data.items():
+    def validate(self, data: Mapping[str, Any] | None = None, where: str | None = None) -> None:
+        """Reject unknown keys and values of the wrong JSON type in ``data`` (the file's by
+        default), naming ``where`` they came from."""
+        data = self.data if data is None else data
+        where = str(self.path) if where is None else where
+        for key, value in data.items():
             if key not in KEYS:
-                raise ImproperlyConfigured(f"{self.path}: unknown key {key!r}.")
-            _check_type(value, KEYS[key], f"{self.path}: key {key!r}")
+                raise ImproperlyConfigured(f"{where}: unknown key {key!r}.")
+            _check_type(value, KEYS[key], f"{where}: key {key!r}")
+
+    def with_secrets_manager(self) -> "Secrets":
+        """Lay the settings in the secret named by AWS_SECRETS_MANAGER_SECRET_ID, if any, over
+        the file's (per top-level key); the environment still wins over both."""
+        secret_id = self.environ.get(SECRETS_MANAGER_ID_VARIABLE)
+        if not secret_id:
+            return self
+        where = f"Secrets Manager secret {secret_id}"
+        data = _read_secret(secret_id, where, self._secret_region(secret_id), self.environ)
+        self.validate(data, where)
+        self.data.update(data)
+        self.secret_id = secret_id
+        self.secret_keys = frozenset(data)
+        return self
+
+    def _secret_region(self, secret_id: str) -> str:
+        """The region in the secret's ARN, else the SDK's variables, else the bucket's region."""
+        if secret_id.startswith("arn:"):
+            return secret_id.split(":")[3]
+        region = (
+            self.environ.get("AWS_REGION")
+            or self.environ.get("AWS_DEFAULT_REGION")
+            or self.get_str("AWS_S3_REGION_NAME")
+        )
+        if region:
+            return region
+        raise ImproperlyConfigured(
+            f"environment variable {SECRETS_MANAGER_ID_VARIABLE} names {secret_id!r}, but no "
+            f"region is set: set AWS_REGION, or name the secret by its ARN."
+        )
 
     def _source(self, key: str) -> str:
         if key in self.environ:
             return f"environment variable {key}"
+        if key in self.secret_keys:
+            return f"Secrets Manager secret {self.secret_id}: key {key!r}"
         return f"{self.path}: key {key!r}"
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -176,7 +220,7 @@ class Secrets:
         return db
 
     def _file_database(self) -> dict[str, Any]:
-        where = f"{self.path}: key 'DATABASES'"
+        where = self._source("DATABASES")
         default = self.data["DATABASES"].get("default")
         if not isinstance(default, dict):
             raise ImproperlyConfigured(f"{where} must hold a 'default' object.")
@@ -280,6 +324,46 @@ def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> No
     if not ok:
         names = " or ".join(JSON_NAMES[t] for t in _as_tuple(expected))
         raise ImproperlyConfigured(f"{where} must be {names}, not {json.dumps(value)}.")
+
+
+def _read_secret(
+    secret_id: str, where: str, region: str, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The JSON object held in a Secrets Manager secret, read with boto3's default credentials."""
+    # Imported here, so that only deployments that name a secret pay for importing boto3.
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        region_name=region,
+        endpoint_url=environ.get(SECRETS_MANAGER_ENDPOINT_VARIABLE) or None,
+        config=Config(connect_timeout=5, read_timeout=10, retries={"mode": "standard"}),
+    )
+    try:
+        response = client.get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        error = exc.response["Error"]
+        if error.get("Code") == "ResourceNotFoundException":
+            raise ImproperlyConfigured(
+                f"{where} (named by {SECRETS_MANAGER_ID_VARIABLE}) does not exist in region "
+                f"{region}."
+            ) from None
+        raise ImproperlyConfigured(
+            f"{where} could not be read in region {region}: {error.get('Code')}: "
+            f"{error.get('Message')}"
+        ) from None
+    except BotoCoreError as exc:
+        raise ImproperlyConfigured(f"{where} could not be read: {exc}") from None
+    if "SecretString" not in response:
+        raise ImproperlyConfigured(f"{where} holds binary data, not a JSON object of settings.")
+    try:
+        data = json.loads(response["SecretString"])
+    except json.JSONDecodeError as exc:
+        # The error names a position only, never the secret's text.
+        raise ImproperlyConfigured(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ImproperlyConfigured(f"{where} must hold a JSON object of settings.")
+    return data
 
 
 def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "config.apps.SiteConfig",
     "members",
     "posts",
+    "ops",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
