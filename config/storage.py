@@ -14,6 +14,7 @@ instance role) end its validity when they expire.
 
 import hashlib
 import hmac
+import os
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,8 +22,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from botocore.credentials import Credentials, ReadOnlyCredentials
+from botocore.exceptions import ClientError
 from storages.backends.s3 import S3Storage
-from storages.utils import clean_name
+from storages.utils import clean_name, get_available_overwrite_name
 
 URL_WINDOW = 3600  # seconds: URLs issued within one window are identical
 URL_EXPIRES = 2 * URL_WINDOW  # seconds from the window's start
@@ -30,6 +32,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PROBE_KEY = "probe"
+NAME_ATTEMPTS = 5  # names are random UUIDs: a clash is already all but impossible
 
 
 class MediaStorage(S3Storage):
@@ -37,6 +40,44 @@ class MediaStorage(S3Storage):
 
     # The clock URLs are signed by; tests replace it.
     clock = staticmethod(time.time)
+
+    def get_available_name(self, name, max_length=None):
+        """The name as it is, without django-storages' HEAD request to see if it is taken.
+
+        ``_save`` has S3 refuse to overwrite instead (If-None-Match: *). Besides saving a round
+        trip, this matters under the least-privilege policy: it grants s3:ListBucket only under
+        media/, with an s3:prefix condition that a HeadObject request does not carry, so S3
+        answers a HEAD for a missing key with 403 rather than 404, and every save would fail.
+        """
+        if self.file_overwrite:
+            return super().get_available_name(name, max_length)
+        return get_available_overwrite_name(clean_name(name), max_length)
+
+    def _save(self, name, content):
+        """Write ``content`` only if nothing has ``name`` yet; if something has, another name."""
+        if self.file_overwrite:
+            return super()._save(name, content)
+        for _ in range(NAME_ATTEMPTS):
+            try:
+                return self._save_new(name, content)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "PreconditionFailed":
+                    raise
+                name = self.get_alternative_name(*os.path.splitext(name))
+        raise FileExistsError(f"no free name found near {name!r}")
+
+    def _save_new(self, name: str, content) -> str:
+        cleaned = clean_name(name)
+        key = self._normalize_name(cleaned)
+        content.seek(0)
+        self.connection.meta.client.put_object(
+            Bucket=self.bucket_name,
+            Key=key,
+            Body=content.read(),
+            IfNoneMatch="*",
+            **self._get_write_parameters(key, content),
+        )
+        return cleaned
 
     def url(self, name, parameters=None, expire=None, http_method=None):
         """A GET URL for ``name``, signed for the current window; other requests go to botocore.

@@ -11,8 +11,8 @@ from botocore.config import Config
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client, override_settings
-from storages.backends.s3 import S3Storage
 
+from config.storage import MediaStorage
 from posts.models import Like, Post
 from tests import factories, imagefactory
 from tests.servers import free_port
@@ -110,7 +110,7 @@ def test_an_s3_outage_answers_json_to_the_uploading_page(client, member, setting
 def test_s3_failing_after_the_first_photo_leaves_no_object_behind(
     client, member, bucket, monkeypatch
 ):
-    real_save = S3Storage._save
+    real_save = MediaStorage._save
     calls = []
 
     def flaky_save(storage, name, content):
@@ -121,7 +121,7 @@ def test_s3_failing_after_the_first_photo_leaves_no_object_behind(
             raise EndpointConnectionError(endpoint_url="http://s3")
         return real_save(storage, name, content)
 
-    monkeypatch.setattr(S3Storage, "_save", flaky_save)
+    monkeypatch.setattr(MediaStorage, "_save", flaky_save)
     response = share(client)
     assert response.status_code == 503
     assert len(calls) == 3  # two objects were stored before the failure...

@@ -142,3 +142,20 @@ def test_a_stored_photo_is_fetched_from_its_url(bucket):
     response = requests.get(default_storage.url(name), timeout=10)
     assert response.status_code == 200
     assert response.content == b"jpeg bytes"
+
+
+def test_saving_never_overwrites_and_asks_s3_not_to_rather_than_looking_first(bucket, monkeypatch):
+    """No HEAD before a write (a 403 under the least-privilege policy): S3 refuses to overwrite
+    (If-None-Match: *), and the storage takes another name."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    heads = []
+    monkeypatch.setattr(type(default_storage._wrapped), "exists", lambda *a: heads.append(a))
+    first = default_storage.save("posts/same.jpg", ContentFile(b"first", name="same.jpg"))
+    second = default_storage.save("posts/same.jpg", ContentFile(b"second", name="same.jpg"))
+    assert first == "posts/same.jpg" and second != first and second.startswith("posts/same_")
+    assert bucket.get("media/posts/same.jpg")["Body"].read() == b"first"
+    assert bucket.get(f"media/{second}")["Body"].read() == b"second"
+    assert bucket.get(f"media/{second}")["CacheControl"] == "max-age=31536000, immutable"
+    assert heads == []
