@@ -145,7 +145,8 @@ class Secrets:
             f"region is set: set AWS_REGION, or name the secret by its ARN."
         )
 
-    def _source(self, key: str) -> str:
+    def source(self, key: str) -> str:
+        """Where ``key``'s value comes from (or would come from): for messages, never the value."""
         if key in self.environ:
             return f"environment variable {key}"
         if key in self.secret_keys:
@@ -170,7 +171,7 @@ class Secrets:
             return True
         if word in FALSE_WORDS:
             return False
-        raise ImproperlyConfigured(f"{self._source(key)} must be true or false, not {value!r}.")
+        raise ImproperlyConfigured(f"{self.source(key)} must be true or false, not {value!r}.")
 
     def get_int(self, key: str, default: int) -> int:
         value = self.get(key, default)
@@ -180,7 +181,7 @@ class Secrets:
             return int(value)
         except (TypeError, ValueError):
             raise ImproperlyConfigured(
-                f"{self._source(key)} must be a whole number, not {value!r}."
+                f"{self.source(key)} must be a whole number, not {value!r}."
             ) from None
 
     def get_list(self, key: str, default: list[str]) -> list[str]:
@@ -191,7 +192,7 @@ class Secrets:
         for item in value:
             if not isinstance(item, str):
                 raise ImproperlyConfigured(
-                    f"{self._source(key)} must be a list of strings, not {value!r}."
+                    f"{self.source(key)} must be a list of strings, not {value!r}."
                 )
         return list(value)
 
@@ -202,8 +203,9 @@ class Secrets:
             return key
         if debug:
             return "django-insecure-development-key-do-not-use-in-production"
+        where = f"Secrets Manager secret {self.secret_id}" if self.secret_id else self.path
         raise ImproperlyConfigured(
-            f"{self.path}: key 'SECRET_KEY' is missing; it is required when DEBUG is false."
+            f"{where}: key 'SECRET_KEY' is missing; it is required when DEBUG is false."
         )
 
     def database(self, base_dir: Path) -> dict[str, Any]:
@@ -220,7 +222,7 @@ class Secrets:
         return db
 
     def _file_database(self) -> dict[str, Any]:
-        where = self._source("DATABASES")
+        where = self.source("DATABASES")
         default = self.data["DATABASES"].get("default")
         if not isinstance(default, dict):
             raise ImproperlyConfigured(f"{where} must hold a 'default' object.")
@@ -260,7 +262,7 @@ class Secrets:
         region = self.get_str("AWS_S3_REGION_NAME")
         if not region:
             raise ImproperlyConfigured(
-                f"{self._source('AWS_STORAGE_BUCKET_NAME')} names a bucket, but key "
+                f"{self.source('AWS_STORAGE_BUCKET_NAME')} names a bucket, but key "
                 f"'AWS_S3_REGION_NAME' is missing: set the bucket's region."
             )
         access_key = self.get_str("AWS_ACCESS_KEY_ID")
@@ -274,7 +276,7 @@ class Secrets:
         style = self.get_str("AWS_S3_ADDRESSING_STYLE", "auto")
         if style not in ADDRESSING_STYLES:
             raise ImproperlyConfigured(
-                f"{self._source('AWS_S3_ADDRESSING_STYLE')} must be one of "
+                f"{self.source('AWS_S3_ADDRESSING_STYLE')} must be one of "
                 f"{', '.join(ADDRESSING_STYLES)}, not {style!r}."
             )
         return {
@@ -309,7 +311,7 @@ class Secrets:
         pair = self.get_list("SECURE_PROXY_SSL_HEADER", [])
         if len(pair) != 2:
             raise ImproperlyConfigured(
-                f"{self._source('SECURE_PROXY_SSL_HEADER')} must be a header and a value, "
+                f"{self.source('SECURE_PROXY_SSL_HEADER')} must be a header and a value, "
                 f'such as ["HTTP_X_FORWARDED_PROTO", "https"].'
             )
         return pair[0], pair[1]

@@ -74,7 +74,7 @@ def credentials_source(storage: Storage) -> str:
 
 def _setting_source(key: str) -> str:
     # Secrets names the file, secret or variable a setting came from.
-    return settings.SECRETS._source(key)
+    return settings.SECRETS.source(key)
 
 
 def mask(access_key: str) -> str:
