@@ -40,6 +40,12 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "SECURE_HSTS_PRELOAD": bool,
     "SESSION_COOKIE_SECURE": bool,
     "CSRF_COOKIE_SECURE": bool,
+    # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
+    "DEPLOY_HOST": str,
+    "DEPLOY_USER": str,
+    "DEPLOY_SSH_KEY": str,
+    "DEPLOY_SSH_PORT": int,
+    "DEPLOY_DIR": str,
 }
 DATABASE_KEYS: dict[str, type | tuple[type, ...]] = {
     "HOST": str,
