@@ -37,15 +37,20 @@ def s3_secrets(s3_endpoint):
     }
 
 
-@pytest.fixture(scope="session")
-def s3_client(s3_endpoint):
+def moto_client(service: str, endpoint: str):
+    """A boto3 client for ``service`` on the moto server, with the tests' fake credentials."""
     return boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
+        service,
+        endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint):
+    return moto_client("s3", s3_endpoint)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,24 +7,17 @@ well as S3), reached over real HTTP.
 import json
 import uuid
 
-import boto3
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.secrets import Secrets
-from tests.conftest import CREDENTIALS, REGION
+from tests.conftest import CREDENTIALS, REGION, moto_client
 from tests.test_secrets import PRODUCTION, start
 
 
 @pytest.fixture
 def secretsmanager(s3_endpoint):
-    return boto3.client(
-        "secretsmanager",
-        endpoint_url=s3_endpoint,
-        region_name=REGION,
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    return moto_client("secretsmanager", s3_endpoint)
 
 
 @pytest.fixture
