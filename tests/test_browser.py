@@ -311,3 +311,35 @@ def test_the_demo_site_as_people_see_it(people, bucket):
     page.goto("/explore/")
     expect(page.locator(".grid__item")).to_have_count(15)
     shot(page, "demo-explore", full_page=False)
+
+
+def test_grids_load_more_as_you_scroll_and_comment_counts_follow(people, owner):
+    from tests import factories
+
+    posts = [factories.post(owner, f"post number {number}") for number in range(30)]
+    for number in range(2):
+        factories.comment(owner, posts[-1], f"comment {number}")
+    # Without JavaScript: a page of 24 and a plain link to the rest.
+    plain = people.open(javascript=False)
+    plain.goto("/explore/")
+    expect(plain.locator(".grid__item")).to_have_count(24)
+    plain.get_by_role("link", name="More").click()
+    expect(plain.locator(".grid__item")).to_have_count(6)
+    # With it, the rest arrives as the end of the grid comes near.
+    page = people.open()
+    page.goto("/explore/")
+    page.locator(".grid__item").last.scroll_into_view_if_needed()
+    expect(page.locator(".grid__item")).to_have_count(30)
+    expect(page.locator("[data-more]")).to_have_count(0)
+
+    sign_up(page, "erin")  # follows no one yet, so the feed shows everyone's posts
+    page.goto("/")
+    newest = card(page, "post number 29")
+    expect(newest.locator("[data-comment-count]")).to_be_hidden()
+    newest.get_by_label("Add a comment").fill("the third one")
+    newest.get_by_label("Add a comment").press("Enter")
+    expect(newest.locator("[data-comment-count]")).to_have_text("View all 3 comments")
+    cards = page.locator("article[data-post]")
+    for loaded in (24, 30):  # the feed pages by 12: scrolling down brings the rest
+        cards.last.scroll_into_view_if_needed()
+        expect(cards).to_have_count(loaded)

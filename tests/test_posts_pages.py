@@ -69,7 +69,7 @@ def test_a_feed_card_shows_counts_my_like_and_the_latest_two_comments(
     page = response.content.decode()
     assert "second" in page and "third" in page and "first" not in page
     assert page.index("second") < page.index("third")
-    assert "View all 3 comments" in page
+    assert "View all <span>3</span> comments" in page
     assert page.count('class="photos__slide"') == 3
 
 

@@ -107,8 +107,13 @@ async function sendComment(form) {
   try {
     const response = await postForm(form, "application/json, text/html");
     if (response.ok) {
-      const list = form.closest("[data-post]").querySelector("[data-comments]");
-      list.insertAdjacentHTML("beforeend", await response.text());
+      const post = form.closest("[data-post]");
+      post.querySelector("[data-comments]").insertAdjacentHTML("beforeend", await response.text());
+      const count = post.querySelector("[data-comment-count]");
+      if (count) {
+        count.querySelector("span").textContent = response.headers.get("X-Comment-Count");
+        count.hidden = Number(response.headers.get("X-Comment-Count")) <= 2;
+      }
       field.value = "";
       showFormError(form, "");
     } else {
