@@ -42,7 +42,7 @@ def avatar(person, size: int) -> SafeString:
     if person.avatar:
         return format_html(
             '<img class="avatar" data-size="{}" src="{}" width="{}" height="{}" '
-            "alt=\"{}'s profile photo\">",
+            'alt="{}\'s profile photo">',
             size,
             person.avatar.url,
             size,
