@@ -61,6 +61,8 @@ _SIDEWAYS = {
 
 # Opaque modes that reduce() and ICC conversion take as they are; others become RGB first.
 _OPAQUE_MODES = ("RGB", "L", "CMYK")
+# Rows of a full-size image made opaque at a time (a 50 MP RGBA band: 17 MB).
+_BAND_ROWS = 512
 _WHITE = (255, 255, 255)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -233,15 +235,32 @@ def _upright_srgb(
 ) -> Image.Image:
     """RGB pixels in sRGB, upright, reduced to no less than twice `needed` when much larger."""
     icc_profile = source.info.get("icc_profile")
-    image = _opaque(source)
-    # Formats without draft mode are reduced cheaply before colour work and resampling; the 2x
-    # margin keeps the final LANCZOS resize close to one from full size, as Pillow's own
-    # reducing_gap=2 does.
-    factor = min(image.width // (2 * needed[0]), image.height // (2 * needed[1]))
-    if factor > 1:
-        image = image.reduce(factor)
-    image = _to_srgb(image, icc_profile)
+    image = _to_srgb(_opaque_shrunk(source, needed), icc_profile)
     return image.transpose(transpose) if transpose is not None else image
+
+
+def _opaque_shrunk(image: Image.Image, needed: tuple[int, int]) -> Image.Image:
+    """`_opaque` pixels, reduced to no less than twice `needed` when much larger.
+
+    Formats without draft mode arrive at full size. They are made opaque and reduced a band of
+    rows at a time, so no full-size copy is ever made: converting or compositing a 50 MP RGBA
+    PNG whole would take 350 MB more, and Image.reduce() itself copies RGBA at full size. The
+    2x margin keeps the final LANCZOS resize close to one from full size, as Pillow's own
+    reducing_gap=2 does.
+    """
+    factor = min(image.width // (2 * needed[0]), image.height // (2 * needed[1]))
+    if factor <= 1:
+        return _opaque(image)
+    width, height = image.width // factor * factor, image.height // factor * factor
+    rows = factor * max(1, _BAND_ROWS // factor)
+    bands = [
+        _opaque(image.crop((0, top, width, min(top + rows, height)))).reduce(factor)
+        for top in range(0, height, rows)
+    ]
+    shrunk = Image.new(bands[0].mode, (width // factor, height // factor))
+    for number, band in enumerate(bands):
+        shrunk.paste(band, (0, number * rows // factor))
+    return shrunk
 
 
 def _opaque(image: Image.Image) -> Image.Image:
