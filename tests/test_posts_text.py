@@ -51,3 +51,14 @@ def test_a_post_older_than_a_year_shows_its_date():
     assert ago(timezone.now() - timedelta(days=400)).endswith(
         str((timezone.now() - timedelta(days=400)).year)
     )
+
+
+@pytest.mark.django_db
+def test_a_right_to_left_override_in_a_caption_cannot_flip_the_page_title(client, owner):
+    from tests import factories
+
+    post = factories.post(owner, "harmless \u202eTXT.EXE")
+    page = client.get(post.get_absolute_url()).content.decode()
+    title = page.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "\u202e" not in title and "harmless TXT.EXE" in title
+    assert "\u202e" in page  # the caption itself is kept as written, inside its own element

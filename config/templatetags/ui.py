@@ -1,5 +1,6 @@
 """Icons and avatars as tags: strings built once, not templates included dozens of times a page."""
 
+import unicodedata
 from functools import cache
 
 from django import template
@@ -56,3 +57,10 @@ def avatar(person, size: int) -> SafeString:
         person.username,
         person.username[:1].upper(),
     )
+
+
+@register.filter
+def plain(text: str) -> str:
+    """``text`` without Unicode format characters (bidi overrides, zero-width joiners): for
+    places such as a page title, where no markup can isolate user text from what follows it."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
