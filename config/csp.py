@@ -5,9 +5,10 @@ Django 5.2 has no CSP support of its own (it arrives in Django 6.0), hence this 
 """
 
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, storages
 from django.http import HttpRequest, HttpResponse
 
 POLICY = (
@@ -19,7 +20,13 @@ POLICY = (
 
 def media_origin() -> str:
     """The scheme and host photos are served from, read off a URL the storage makes."""
-    parts = urlsplit(default_storage.url("csp-probe.jpg"))
+    return _origin_of(storages["default"])
+
+
+@lru_cache(maxsize=1)
+def _origin_of(storage: Storage) -> str:
+    # Once per storage instance (a new one is made when STORAGES changes), not per response.
+    parts = urlsplit(storage.url("csp-probe.jpg"))
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "'self'"
 
 
