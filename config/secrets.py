@@ -4,13 +4,17 @@ The file holds what must never enter git (keys, passwords, hosts); an environmen
 the same name wins over the file, and ``DATABASE_URL`` wins over the file's ``DATABASES``.
 When AWS_SECRETS_MANAGER_SECRET_ID names a Secrets Manager secret, its JSON object (the same
 keys) is read once at start-up and laid over the file, under the environment.
-Every mistake raises ``ImproperlyConfigured`` naming the file (or variable) and the key, so a
-bad deployment stops at start-up instead of failing at its first request.
+Every mistake raises ``ImproperlyConfigured`` naming the file (or variable), the key, what is
+wrong and how to fix it, so a bad deployment stops at start-up instead of failing at its first
+request; ``errors_in_one_line`` turns it into that one line for manage.py and the WSGI server.
 """
 
+import difflib
 import json
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -47,15 +51,55 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "DEPLOY_SSH_PORT": int,
     "DEPLOY_DIR": str,
 }
-DATABASE_KEYS: dict[str, type | tuple[type, ...]] = {
-    "HOST": str,
-    "PORT": (int, str),
-    "NAME": str,
-    "USER": str,
-    "PASSWORD": str,
-    "OPTIONS": dict,
+# Keys of tutorials' settings.py that secrets.json does not take, and what to do instead.
+RETIRED_KEYS = {
+    "DEFAULT_FILE_STORAGE": "naming AWS_STORAGE_BUCKET_NAME is enough to store media in S3",
+    "STORAGES": "naming AWS_STORAGE_BUCKET_NAME is enough to store media in S3",
+    "AWS_AUTO_CREATE_BUCKET": "create the bucket with `manage.py provision_aws`",
 }
-DATABASE_REQUIRED = ("HOST", "NAME", "USER")
+POSTGRESQL = "django.db.backends.postgresql"
+SQLITE = "django.db.backends.sqlite3"
+# The ENGINEs a DATABASES entry may name; postgresql_psycopg2 is the name from before Django 2.0
+# that tutorials still show.
+ENGINES = {
+    POSTGRESQL: POSTGRESQL,
+    "django.db.backends.postgresql_psycopg2": POSTGRESQL,
+    SQLITE: SQLITE,
+}
+# The keys of Django's DATABASES entries that make sense for this app, per engine, with their
+# JSON types; TEST takes the test-database keys in TEST_KEYS.
+_COMMON_DATABASE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "ENGINE": str,
+    "NAME": str,
+    "OPTIONS": dict,
+    "ATOMIC_REQUESTS": bool,
+    "CONN_MAX_AGE": (int, type(None)),
+    "CONN_HEALTH_CHECKS": bool,
+    "TEST": dict,
+}
+DATABASE_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    POSTGRESQL: {
+        **_COMMON_DATABASE_KEYS,
+        "HOST": str,
+        "PORT": (int, str),
+        "USER": str,
+        "PASSWORD": str,
+        "DISABLE_SERVER_SIDE_CURSORS": bool,
+    },
+    SQLITE: _COMMON_DATABASE_KEYS,
+}
+TEST_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    POSTGRESQL: {"NAME": str, "CHARSET": str, "TEMPLATE": str, "MIGRATE": bool},
+    SQLITE: {"NAME": str, "MIGRATE": bool},
+}
+DATABASE_REQUIRED = {POSTGRESQL: ("HOST", "NAME", "USER"), SQLITE: ("NAME",)}
+# Keys Django takes that this app must not be given, and why.
+REFUSED_DATABASE_KEYS = {
+    "AUTOCOMMIT": "the app's writes rely on Django's autocommit and atomic blocks",
+    "TIME_ZONE": "times are stored in UTC (USE_TZ); PostgreSQL keeps their zone itself",
+}
+# Reuse connections for a minute, but check them first, so a restarted server costs no request.
+DEFAULT_CONN_MAX_AGE = 60
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 JSON_NAMES = {
     str: "a string",
@@ -63,12 +107,20 @@ JSON_NAMES = {
     int: "a number",
     list: "a list",
     dict: "an object",
+    type(None): "null",
 }
 # Objects are named by UUID and never overwritten, so browsers may cache them for a year.
 MEDIA_CACHE_CONTROL = "max-age=31536000, immutable"
+# Set to 1 to see the traceback of a configuration error instead of its one line.
+TRACEBACK_VARIABLE = "DJANGO_TRACEBACK"
 # Name a Secrets Manager secret (name or ARN) to read settings from; the endpoint is for tests.
 SECRETS_MANAGER_ID_VARIABLE = "AWS_SECRETS_MANAGER_SECRET_ID"
 SECRETS_MANAGER_ENDPOINT_VARIABLE = "AWS_SECRETS_MANAGER_ENDPOINT_URL"
+JSON_HINT = (
+    ": fix it there (JSON wants double quotes, no comma after the last item, true/false/null "
+    "in lower case)."
+)
+OBJECT_HINT = ', such as {"DEBUG": false, "ALLOWED_HOSTS": ["www.example.com"]}.'
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -93,15 +145,16 @@ class Secrets:
         if not path.exists():
             if named:
                 raise ImproperlyConfigured(
-                    f"DJANGO_SECRETS_FILE names {path}, which does not exist."
+                    f"environment variable DJANGO_SECRETS_FILE names {path}, which does not "
+                    f"exist: create it from secrets.json.example, or unset the variable."
                 )
             return cls(path, {}, environ).with_secrets_manager()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ImproperlyConfigured(f"{path} is not valid JSON: {exc}") from exc
+            raise ImproperlyConfigured(f"{path} is not valid JSON: {exc}{JSON_HINT}") from exc
         if not isinstance(data, dict):
-            raise ImproperlyConfigured(f"{path} must hold a JSON object of settings.")
+            raise ImproperlyConfigured(f"{path} must hold a JSON object of settings{OBJECT_HINT}")
         secrets = cls(path, data, environ)
         secrets.validate()
         return secrets.with_secrets_manager()
@@ -117,8 +170,13 @@ class Secrets:
         data = self.data if data is None else data
         where = str(self.path) if where is None else where
         for key, value in data.items():
+            if key in RETIRED_KEYS:
+                raise ImproperlyConfigured(
+                    f"{where}: key {key!r} is not taken here: remove it; {RETIRED_KEYS[key]}."
+                )
             if key not in KEYS:
-                raise ImproperlyConfigured(f"{where}: unknown key {key!r}.")
+                hint = _did_you_mean(key, KEYS)
+                raise ImproperlyConfigured(f"{where}: unknown key {key!r}{hint}")
             _check_type(value, KEYS[key], f"{where}: key {key!r}")
 
     def with_secrets_manager(self) -> "Secrets":
@@ -155,9 +213,13 @@ class Secrets:
         """Where ``key``'s value comes from (or would come from): for messages, never the value."""
         if key in self.environ:
             return f"environment variable {key}"
+        return f"{self._holder(key)}: key {key!r}"
+
+    def _holder(self, key: str) -> str:
+        """The file or secret that holds (or would hold) ``key``."""
         if key in self.secret_keys:
-            return f"Secrets Manager secret {self.secret_id}: key {key!r}"
-        return f"{self.path}: key {key!r}"
+            return f"Secrets Manager secret {self.secret_id}"
+        return str(self.path)
 
     def get(self, key: str, default: Any = None) -> Any:
         """The raw value: from the environment if set there, else the file, else default."""
@@ -211,7 +273,8 @@ class Secrets:
             return "django-insecure-development-key-do-not-use-in-production"
         where = f"Secrets Manager secret {self.secret_id}" if self.secret_id else self.path
         raise ImproperlyConfigured(
-            f"{where}: key 'SECRET_KEY' is missing; it is required when DEBUG is false."
+            f"{where}: key 'SECRET_KEY' is missing; it is required when DEBUG is false: set it "
+            f"to the output of python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
 
     def database(self, base_dir: Path) -> dict[str, Any]:
@@ -220,34 +283,60 @@ class Secrets:
         if url:
             db = parse_database_url(url)
         elif "DATABASES" in self.data:
-            db = self._file_database()
+            db = self._file_database(base_dir)
         else:
-            return {"ENGINE": "django.db.backends.sqlite3", "NAME": base_dir / "db.sqlite3"}
-        # Reuse connections, but check them first, so a restarted server costs no request.
-        db.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+            return {"ENGINE": SQLITE, "NAME": base_dir / "db.sqlite3"}
+        db.setdefault("CONN_MAX_AGE", DEFAULT_CONN_MAX_AGE)
+        db.setdefault("CONN_HEALTH_CHECKS", True)
         return db
 
-    def _file_database(self) -> dict[str, Any]:
-        where = self.source("DATABASES")
-        default = self.data["DATABASES"].get("default")
+    def _file_database(self, base_dir: Path) -> dict[str, Any]:
+        """DATABASES["default"] as Django takes it (the tutorial's block as typed), checked."""
+        holder = self._holder("DATABASES")
+        databases = self.data["DATABASES"]
+        default = databases.get("default")
         if not isinstance(default, dict):
-            raise ImproperlyConfigured(f"{where} must hold a 'default' object.")
-        for key, value in default.items():
-            if key not in DATABASE_KEYS:
-                raise ImproperlyConfigured(f"{where}: unknown key 'default.{key}'.")
-            _check_type(value, DATABASE_KEYS[key], f"{where}: key 'default.{key}'")
-        for key in DATABASE_REQUIRED:
+            raise ImproperlyConfigured(
+                f"{holder}: key 'DATABASES' must hold a 'default' object, such as "
+                f'{{"default": {{"ENGINE": "{POSTGRESQL}", "NAME": "instagram", ...}}}}.'
+            )
+        for alias in databases:
+            if alias != "default":
+                raise ImproperlyConfigured(
+                    f"{holder}: key 'DATABASES.{alias}': the app uses one database: move its "
+                    f"settings to 'default' or remove it."
+                )
+        named = default.get("ENGINE", POSTGRESQL)
+        _check_type(named, str, f"{holder}: key 'DATABASES.default.ENGINE'")
+        engine = ENGINES.get(named)
+        if engine is None:
+            raise ImproperlyConfigured(
+                f"{holder}: key 'DATABASES.default.ENGINE' is {json.dumps(default['ENGINE'])}, "
+                f"which the app does not support: use {POSTGRESQL} (PostgreSQL, e.g. RDS) or "
+                f"{SQLITE}."
+            )
+        _check_keys(default, DATABASE_KEYS[engine], f"{holder}: key 'DATABASES.default", engine)
+        _check_keys(
+            default.get("TEST", {}), TEST_KEYS[engine], f"{holder}: key 'DATABASES.default.TEST"
+        )
+        for key in DATABASE_REQUIRED[engine]:
             if not default.get(key):
-                raise ImproperlyConfigured(f"{where}: key 'default.{key}' is missing.")
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": default["HOST"],
-            "PORT": str(default.get("PORT", 5432)),
-            "NAME": default["NAME"],
-            "USER": default["USER"],
-            "PASSWORD": default.get("PASSWORD", ""),
-            "OPTIONS": default.get("OPTIONS", {}),
-        }
+                raise ImproperlyConfigured(
+                    f"{holder}: key 'DATABASES.default.{key}' is missing: add it."
+                )
+        db = {**default, "ENGINE": engine}
+        if engine == SQLITE:
+            db["NAME"] = base_dir / default["NAME"]  # a relative name is the project's
+            return db
+        db["PORT"] = _port(default.get("PORT", ""), f"{holder}: key 'DATABASES.default.PORT'")
+        db.setdefault("PASSWORD", "")
+        max_age = default.get("CONN_MAX_AGE", 0)
+        if max_age is not None and max_age < 0:
+            raise ImproperlyConfigured(
+                f"{holder}: key 'DATABASES.default.CONN_MAX_AGE' must be 0 or more seconds "
+                f"(null: forever), not {max_age}."
+            )
+        return db
 
     def storages(self) -> dict[str, Any]:
         """STORAGES: media in the S3 bucket when one is named, else in local media/."""
@@ -323,6 +412,46 @@ class Secrets:
         return pair[0], pair[1]
 
 
+def _check_keys(
+    data: dict[str, Any],
+    allowed: dict[str, type | tuple[type, ...]],
+    where: str,
+    engine: str | None = None,
+) -> None:
+    """Refuse keys of ``data`` not in ``allowed`` and values of the wrong type; ``where`` is
+    the message's start up to the open quote of the key path, e.g. "secrets.json: key 'A"."""
+    for name, value in data.items():
+        key = name.encode("unicode_escape").decode()  # a newline in a key stays on the line
+        if name in REFUSED_DATABASE_KEYS and engine:
+            raise ImproperlyConfigured(
+                f"{where}.{key}' is not taken here: remove it; {REFUSED_DATABASE_KEYS[name]}."
+            )
+        if name not in allowed:
+            for_engine = f" for {engine}" if engine else ""
+            raise ImproperlyConfigured(
+                f"{where}.{key}' is unknown{for_engine}{_did_you_mean(name, allowed)}"
+            )
+        _check_type(value, allowed[name], f"{where}.{key}'")
+
+
+def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:
+    """The end of an unknown-key message: the closest known key, else the keys there are."""
+    close = difflib.get_close_matches(key, known, n=1)
+    if close:
+        return f": did you mean {close[0]!r}?"
+    return f": remove it, or use one of {', '.join(known)}."
+
+
+def _port(value: int | str, where: str) -> str:
+    """A PostgreSQL port as Django wants it (a string); empty means the default, 5432."""
+    if value == "":
+        return "5432"
+    port = int(value) if isinstance(value, int) or value.isdigit() else 0
+    if not 0 < port < 65536:
+        raise ImproperlyConfigured(f"{where} must be a port number such as 5432, not {value!r}.")
+    return str(port)
+
+
 def _check_type(value: Any, expected: type | tuple[type, ...], where: str) -> None:
     # bool is an int in Python but not in JSON: true is no port number.
     if isinstance(value, bool) and bool not in _as_tuple(expected):
@@ -391,7 +520,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
     except ValueError:
         raise ImproperlyConfigured("environment variable DATABASE_URL has a bad port.") from None
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": POSTGRESQL,
         "HOST": unquote(parts.hostname or ""),
         "PORT": str(port or 5432),
         "NAME": unquote(parts.path.lstrip("/")),
@@ -399,3 +528,21 @@ def parse_database_url(url: str) -> dict[str, Any]:
         "PASSWORD": unquote(parts.password or ""),
         "OPTIONS": dict(parse_qsl(parts.query)),
     }
+
+
+def one_line(error: Exception) -> str:
+    """The error as the one line an operator reads: what is wrong, where, how to fix it."""
+    return "Configuration error: " + " ".join(str(error).split())
+
+
+@contextmanager
+def errors_in_one_line(*, exit_status: int = 1, traceback: bool = False) -> Iterator[None]:
+    """Report ``ImproperlyConfigured`` in one line on stderr and exit with ``exit_status``,
+    instead of a traceback; with ``traceback`` (or DJANGO_TRACEBACK=1), let it propagate."""
+    try:
+        yield
+    except ImproperlyConfigured as error:
+        if traceback or os.environ.get(TRACEBACK_VARIABLE, "").lower() in TRUE_WORDS:
+            raise
+        print(one_line(error), file=sys.stderr, flush=True)
+        raise SystemExit(exit_status) from None

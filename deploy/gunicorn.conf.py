@@ -8,6 +8,8 @@ Host-specific values come from the environment (``shared/host.env`` on a deploye
 
 import multiprocessing
 import os
+import subprocess
+import sys
 
 # The project directory as named, not resolved (abspath keeps symlinks): <dir>/current.
 chdir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,3 +28,21 @@ errorlog = "-"
 preload_app = False
 # No control socket in ~/.gunicorn: two gunicorns on one host would fight over it.
 control_socket_disable = True
+
+# Loads the settings as a worker would, in a process of its own: the master must not import the
+# app, or workers forked after a HUP would inherit the old release's modules.
+CONFIGURATION_CHECK = """
+from config.secrets import errors_in_one_line
+with errors_in_one_line():
+    import config.settings
+"""
+
+
+def on_starting(server):
+    """Stop before any worker starts if the configuration is wrong, with the one line that says
+    what to fix (config/secrets.py), rather than a traceback from every worker."""
+    # The interpreter running gunicorn and our own fixed script: nothing untrusted.
+    command = [sys.executable, "-c", CONFIGURATION_CHECK]
+    check = subprocess.run(command, cwd=chdir, check=False)  # noqa: S603
+    if check.returncode:
+        server.halt(reason="The configuration has a mistake (see above).", exit_status=1)

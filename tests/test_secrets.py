@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from config.secrets import Secrets
+from config.secrets import DATABASE_KEYS, ENGINES, Secrets
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -74,7 +76,7 @@ BAD = [
     pytest.param(
         {**PRODUCTION, "DATABASES": {"default": {"HOST": "db", "USER": "app"}}},
         {},
-        ["key 'DATABASES'", "'default.NAME' is missing"],
+        ["key 'DATABASES.default.NAME' is missing: add it"],
         id="database without name",
     ),
     pytest.param(
@@ -83,7 +85,7 @@ BAD = [
             "DATABASES": {"default": {**PRODUCTION["DATABASES"]["default"], "PORT": True}},
         },
         {},
-        ["'default.PORT' must be a number or a string"],
+        ["key 'DATABASES.default.PORT' must be a number or a string, not true"],
         id="database port of the wrong type",
     ),
     pytest.param({**PRODUCTION, "SECRET_KY": "x"}, {}, ["unknown key 'SECRET_KY'"], id="typo"),
@@ -103,26 +105,129 @@ BAD = [
 ]
 
 
+def database(**keys) -> dict:
+    """PRODUCTION with these DATABASES["default"] keys."""
+    return {**PRODUCTION, "DATABASES": {"default": keys}}
+
+
+# The tutorial's block (docs: RDS, S3, IAM), as typed, with its placeholders filled in.
+TUTORIAL = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "instagram",
+    "USER": "jsj",
+    "PASSWORD": "master-password",
+    "HOST": "instagram.abcdefghijkl.ap-northeast-2.rds.amazonaws.com",
+    "PORT": "5432",
+}
+BAD += [
+    pytest.param(
+        database(**{**TUTORIAL, "ENGINE": "django.db.backends.mysql"}),
+        {},
+        [
+            """key 'DATABASES.default.ENGINE' is "django.db.backends.mysql", which the app does """
+            "not support: use django.db.backends.postgresql (PostgreSQL, e.g. RDS) or "
+            "django.db.backends.sqlite3."
+        ],
+        id="unsupported engine",
+    ),
+    pytest.param(
+        database(**{**TUTORIAL, "PROT": 5432}),
+        {},
+        ["key 'DATABASES.default.PROT' is unknown", "did you mean 'PORT'?"],
+        id="database key typo",
+    ),
+    pytest.param(
+        database(**{**TUTORIAL, "AUTOCOMMIT": False}),
+        {},
+        ["key 'DATABASES.default.AUTOCOMMIT' is not taken here: remove it"],
+        id="autocommit off",
+    ),
+    pytest.param(
+        database(**{**TUTORIAL, "CONN_MAX_AGE": -1}),
+        {},
+        ["key 'DATABASES.default.CONN_MAX_AGE' must be 0 or more seconds"],
+        id="negative connection age",
+    ),
+    pytest.param(
+        database(**{**TUTORIAL, "CONN_HEALTH_CHECKS": "yes"}),
+        {},
+        ["key 'DATABASES.default.CONN_HEALTH_CHECKS' must be true or false, not \"yes\""],
+        id="health checks of the wrong type",
+    ),
+    pytest.param(
+        database(**{**TUTORIAL, "PORT": "54 32"}),
+        {},
+        ["key 'DATABASES.default.PORT' must be a port number such as 5432, not '54 32'"],
+        id="port that is no number",
+    ),
+    pytest.param(
+        database(**{**TUTORIAL, "TEST": {"NAME": "t", "MIRROR": "other"}}),
+        {},
+        ["key 'DATABASES.default.TEST.MIRROR' is unknown"],
+        id="test key that makes no sense here",
+    ),
+    pytest.param(
+        database(ENGINE="django.db.backends.sqlite3", NAME="db.sqlite3", HOST="db.example.com"),
+        {},
+        ["key 'DATABASES.default.HOST' is unknown for django.db.backends.sqlite3"],
+        id="host for SQLite",
+    ),
+    pytest.param(
+        {**PRODUCTION, "DATABASES": {**database(**TUTORIAL)["DATABASES"], "replica": TUTORIAL}},
+        {},
+        ["key 'DATABASES.replica': the app uses one database"],
+        id="a second database",
+    ),
+    pytest.param(
+        {**PRODUCTION, "AWS_AUTO_CREATE_BUCKET": True},
+        {},
+        ["key 'AWS_AUTO_CREATE_BUCKET' is not taken here: remove it; create the bucket with"],
+        id="the tutorial's bucket switch",
+    ),
+    pytest.param(
+        "{'DEBUG': False}",
+        {},
+        ["is not valid JSON", "JSON wants double quotes"],
+        id="Python instead of JSON",
+    ),
+]
+
+
 @pytest.mark.parametrize(("secrets", "environ", "fragments"), BAD)
-def test_bad_configuration_stops_start_up_naming_file_and_key(
+def test_bad_configuration_stops_start_up_in_one_line_naming_file_key_and_fix(
     tmp_path, secrets, environ, fragments
 ):
     result = start(tmp_path, secrets, **environ)
-    assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    last_line = result.stderr.strip().splitlines()[-1]
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Configuration error: ")
     if "environment variable" not in fragments[0] and "DATABASE_URL" not in fragments[0]:
-        assert str(tmp_path / "secrets.json") in last_line
+        assert str(tmp_path / "secrets.json") in line
     for fragment in fragments:
-        assert fragment in last_line
-    assert "botocore" not in result.stderr
+        assert fragment in line
+    assert result.stdout == ""
+
+
+def test_the_traceback_is_there_when_asked_for(tmp_path):
+    bad = {**PRODUCTION, "DEBUG": "no"}
+
+    with_option = start(tmp_path, bad, "check", "--traceback")
+    with_variable = start(tmp_path, bad, DJANGO_TRACEBACK="1")
+
+    for result in (with_option, with_variable):
+        assert result.returncode != 0
+        assert result.stderr.startswith("Traceback (most recent call last):")
+        assert "ImproperlyConfigured: " in result.stderr.splitlines()[-1]
 
 
 def test_a_missing_named_secrets_file_stops_start_up(tmp_path):
     result = start(tmp_path, PRODUCTION, DJANGO_SECRETS_FILE=str(tmp_path / "nope.json"))
     assert result.returncode != 0
-    assert f"DJANGO_SECRETS_FILE names {tmp_path / 'nope.json'}, which does not exist" in (
-        result.stderr
+    assert result.stderr == (
+        f"Configuration error: environment variable DJANGO_SECRETS_FILE names "
+        f"{tmp_path / 'nope.json'}, which does not exist: create it from secrets.json.example, "
+        f"or unset the variable.\n"
     )
 
 
@@ -159,6 +264,84 @@ def test_database_keys_select_postgresql_with_health_checks():
         "app",
     )
     assert db["CONN_HEALTH_CHECKS"] is True
+
+
+def test_the_tutorials_block_is_taken_as_typed():
+    db = load(database(**TUTORIAL)).database(Path("/srv"))
+
+    assert db == {
+        **TUTORIAL,
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+def test_the_old_postgresql_engine_name_is_todays():
+    old = {**TUTORIAL, "ENGINE": "django.db.backends.postgresql_psycopg2", "PORT": 6543}
+
+    db = load(database(**old)).database(Path("/srv"))
+
+    assert (db["ENGINE"], db["PORT"]) == ("django.db.backends.postgresql", "6543")
+
+
+def test_djangos_other_database_keys_are_passed_on():
+    keys = {
+        **TUTORIAL,
+        "PORT": "",
+        "OPTIONS": {"sslmode": "verify-full", "connect_timeout": 5},
+        "CONN_MAX_AGE": None,
+        "CONN_HEALTH_CHECKS": False,
+        "ATOMIC_REQUESTS": True,
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+        "TEST": {"NAME": "test_instagram", "TEMPLATE": "template0", "MIGRATE": False},
+    }
+
+    db = load(database(**keys)).database(Path("/srv"))
+
+    assert db == {**keys, "PORT": "5432"}
+
+
+def test_sqlite_is_taken_with_its_file_under_the_project():
+    keys = {"ENGINE": "django.db.backends.sqlite3", "NAME": "data/db.sqlite3", "CONN_MAX_AGE": 0}
+
+    db = load(database(**keys)).database(Path("/srv/app"))
+
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["NAME"] == Path("/srv/app/data/db.sqlite3")
+    assert db["CONN_MAX_AGE"] == 0
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+DATABASE_KEY = st.sampled_from([*TUTORIAL, "CONN_MAX_AGE", "TEST", "OPTIONS", "ATOMIC_REQUESTS"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    entry=st.dictionaries(DATABASE_KEY | st.text(max_size=8), JSON, max_size=6),
+    engine=st.sampled_from([*ENGINES, "django.db.backends.mysql", ""]),
+)
+def test_any_database_entry_is_taken_or_refused_with_a_message_never_a_crash(entry, engine):
+    entry = {**entry, "ENGINE": engine} if engine else entry
+    try:
+        db = load(database(**entry)).database(Path("/srv"))
+    except ImproperlyConfigured as error:
+        assert str(error).startswith("/srv/secrets.json: key 'DATABASES")
+        assert "\n" not in str(error)
+    else:
+        assert db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+        assert set(db) <= {*DATABASE_KEYS[db["ENGINE"]], "CONN_MAX_AGE", "CONN_HEALTH_CHECKS"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(port=st.integers(min_value=1, max_value=65535), as_text=st.booleans())
+def test_a_port_as_a_number_or_a_string_is_the_same_port(port, as_text):
+    typed = database(**{**TUTORIAL, "PORT": str(port) if as_text else port})
+
+    assert load(typed).database(Path("/srv"))["PORT"] == str(port)
 
 
 def test_database_url_wins_over_the_file():
@@ -200,3 +383,13 @@ def test_a_bucket_stores_media_in_s3_under_media_without_overwriting_or_acls():
 def test_a_bucket_without_region_in_the_environment_is_reported():
     with pytest.raises(ImproperlyConfigured, match="AWS_S3_REGION_NAME"):
         load({}, AWS_STORAGE_BUCKET_NAME="b").storages()
+
+
+def test_the_example_file_is_taken_as_it_stands():
+    example = Secrets.load(ROOT / "secrets.json.example", environ={})
+
+    db = example.database(ROOT)
+
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["PORT"], db["OPTIONS"]) == ("5432", {"sslmode": "require"})
+    assert example.s3_options()["bucket_name"] == "instagram-media-example"

@@ -133,8 +133,8 @@ def test_a_bad_secret_stops_start_up_naming_the_secret(
     result = start(tmp_path, PRODUCTION, AWS_SECRETS_MANAGER_SECRET_ID=secret_id, **aws_environ)
 
     assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert "ImproperlyConfigured" in last_line
+    [last_line] = result.stderr.splitlines()
+    assert last_line.startswith("Configuration error: ")
     assert f"Secrets Manager secret {secret_id}" in last_line
     for fragment in fragments:
         assert fragment in last_line
@@ -175,7 +175,7 @@ def test_a_mistake_in_a_secrets_database_names_the_secret(tmp_path, make_secret,
         secrets.database(tmp_path)
 
     assert str(raised.value) == (
-        f"Secrets Manager secret {secret_id}: key 'DATABASES': key 'default.NAME' is missing."
+        f"Secrets Manager secret {secret_id}: key 'DATABASES.default.NAME' is missing: add it."
     )
 
 
