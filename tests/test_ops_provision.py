@@ -6,14 +6,24 @@ import stat
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from django.core.management import CommandError, call_command
 from moto import mock_aws
 
 from config.secrets import Secrets
 from ops.provision import Options, Provisioner, ProvisionError, media_policy_document
+from tests.conftest import BUCKET as MEDIA_BUCKET
 from tests.conftest import REGION
+from tests.test_ops_check_storage import iam_enforcing_s3  # noqa: F401 (a fixture)
 
 BUCKET = "instagram-media-provisioned"
+NONCURRENT_30_DAYS = {
+    "ID": "expire-noncurrent-versions",
+    "Status": "Enabled",
+    "Filter": {"Prefix": ""},
+    "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+    "Expiration": {"ExpiredObjectDeleteMarker": True},
+}
 ORIGIN = "https://www.example.com"
 SSH_CIDR = "203.0.113.7/32"
 
@@ -83,7 +93,9 @@ def group_id(aws, group_name: str) -> str:
     return groups[0]["GroupId"]
 
 
-def test_the_bucket_is_private_owner_enforced_encrypted_with_cors_and_a_lifecycle(aws, tmp_path):
+def test_the_bucket_is_private_owner_enforced_encrypted_versioned_with_cors_and_a_lifecycle(
+    aws, tmp_path
+):
     provision(aws, tmp_path)
     s3 = aws.client("s3")
 
@@ -104,13 +116,15 @@ def test_the_bucket_is_private_owner_enforced_encrypted_with_cors_and_a_lifecycl
     assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"] == [
         {"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": [ORIGIN], "MaxAgeSeconds": 3600}
     ]
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
     assert s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"] == [
         {
             "ID": "abort-incomplete-multipart-uploads",
             "Status": "Enabled",
             "Filter": {"Prefix": ""},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-        }
+        },
+        NONCURRENT_30_DAYS,
     ]
 
 
@@ -139,6 +153,16 @@ def test_web_servers_get_only_get_put_delete_and_list_under_media_through_a_role
                 "Action": "s3:ListBucket",
                 "Resource": f"arn:aws:s3:::{BUCKET}",
                 "Condition": {"StringLike": {"s3:prefix": ["media/", "media/*"]}},
+            },
+            {
+                "Sid": "NeverDestroyVersions",
+                "Effect": "Deny",
+                "Action": [
+                    "s3:DeleteObjectVersion",
+                    "s3:PutBucketVersioning",
+                    "s3:PutLifecycleConfiguration",
+                ],
+                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
             },
         ],
     }
@@ -180,6 +204,43 @@ def test_the_database_is_private_encrypted_backed_up_and_admits_only_web_servers
     assert [g["VpcSecurityGroupId"] for g in instance["VpcSecurityGroups"]] == [db]
     # RDS keeps the master password in Secrets Manager; it is never written here.
     assert "SecretArn" in instance["MasterUserSecret"]
+    assert instance["MultiAZ"] is False
+    assert instance["CopyTagsToSnapshot"] is True
+
+
+def test_the_database_cannot_be_deleted_until_its_protection_is_turned_off(aws, tmp_path):
+    provision(aws, tmp_path)
+    rds = aws.client("rds")
+
+    with pytest.raises(ClientError, match="Cannot delete protected DB Instance"):
+        rds.delete_db_instance(
+            DBInstanceIdentifier="instagram-db", FinalDBSnapshotIdentifier="instagram-db-final"
+        )
+
+    [instance] = rds.describe_db_instances(DBInstanceIdentifier="instagram-db")["DBInstances"]
+    assert instance["DeletionProtection"] is True
+
+
+def test_multi_az_and_the_days_deleted_photos_are_kept_are_options(aws, tmp_path):
+    output = command(tmp_path, "--multi-az", "--keep-deleted-days=7")
+
+    assert "Multi-AZ" in output
+    [instance] = aws.client("rds").describe_db_instances()["DBInstances"]
+    assert instance["MultiAZ"] is True
+    [_, noncurrent] = aws.client("s3").get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
+
+    # A run without --multi-az keeps the standby; only the days change back to the default.
+    again = command(tmp_path)
+    assert "+ RDS instance" not in again
+    assert f"+ S3 bucket {BUCKET}: keep deleted or replaced versions 30 days" in again
+    [instance] = aws.client("rds").describe_db_instances()["DBInstances"]
+    assert instance["MultiAZ"] is True
+
+
+def test_restorable_days_below_one_are_refused(aws, tmp_path):
+    with pytest.raises(CommandError, match="--keep-deleted-days must be 1 or more"):
+        command(tmp_path, "--keep-deleted-days=0")
 
 
 def test_the_secrets_file_gets_bucket_and_database_and_only_its_owner_may_read_it(aws, tmp_path):
@@ -224,7 +285,9 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(aws, tmp_path):
     assert f"+ create S3 bucket {BUCKET} in {REGION}" in output
     assert "+ create IAM policy instagram-media-access" in output
     assert "+ security group instagram-db: allow tcp port 5432 from <instagram-web>" in output
+    assert f"+ S3 bucket {BUCKET}: turn on versioning (a deleted object can be restored)" in output
     assert "+ create RDS PostgreSQL 17 instance instagram-db" in output
+    assert "deletion protection on" in output
     assert "nothing was changed (dry run)" in output
     assert aws.client("s3").list_buckets()["Buckets"] == []
     assert aws.client("iam").list_roles()["Roles"] == []
@@ -271,24 +334,38 @@ def test_a_run_puts_back_settings_someone_loosened(aws, tmp_path):
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": anywhere}],
     )
     s3.delete_public_access_block(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=BUCKET,
+        LifecycleConfiguration={"Rules": [{**NONCURRENT_30_DAYS, "Status": "Disabled"}]},
+    )
     rds.modify_db_instance(
-        DBInstanceIdentifier="instagram-db", PubliclyAccessible=True, ApplyImmediately=True
+        DBInstanceIdentifier="instagram-db",
+        PubliclyAccessible=True,
+        DeletionProtection=False,
+        ApplyImmediately=True,
     )
 
     changes = provision(aws, tmp_path).changes
 
     assert changes == [
         f"S3 bucket {BUCKET}: turn on Block Public Access (all four settings)",
+        f"S3 bucket {BUCKET}: turn on versioning (a deleted object can be restored)",
+        f"S3 bucket {BUCKET}: abort incomplete multipart uploads after 7 days; keep deleted or "
+        f"replaced versions 30 days",
         f"IAM policy instagram-media-access: allow only get, put and delete on {BUCKET}/media/*, "
-        f"list under media/",
+        f"list under media/, never destroy a version",
         "security group instagram-web: remove tcp port 22 from 0.0.0.0/0",
         "security group instagram-db: remove tcp port 5432 from 0.0.0.0/0",
-        "RDS instance instagram-db: set PubliclyAccessible=False",
+        "RDS instance instagram-db: set PubliclyAccessible=False, DeletionProtection=True",
     ]
     assert ("tcp", 5432, 5432, "0.0.0.0/0") not in inbound(aws, "instagram-db")
     assert ("tcp", 22, 22, "0.0.0.0/0") not in inbound(aws, "instagram-web")
     [instance] = rds.describe_db_instances(DBInstanceIdentifier="instagram-db")["DBInstances"]
     assert instance["PubliclyAccessible"] is False
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    assert NONCURRENT_30_DAYS in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert instance["DeletionProtection"] is True
     default = iam.get_policy(PolicyArn=policy["Arn"])["Policy"]["DefaultVersionId"]
     document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=default)
     assert document["PolicyVersion"]["Document"] == media_policy_document(BUCKET)
@@ -308,3 +385,57 @@ def test_a_bucket_of_the_same_name_in_another_region_is_reported(aws, tmp_path):
 
     with pytest.raises(ProvisionError, match=f"exists in eu-west-1, not {REGION}"):
         provision(aws, tmp_path)
+
+
+def s3_as(secrets: dict):
+    """An S3 client with the credentials in ``secrets`` (a user of the IAM-enforcing server)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=secrets["AWS_S3_ENDPOINT_URL"],
+        region_name=REGION,
+        aws_access_key_id=secrets["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=secrets["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def test_the_apps_credentials_delete_a_photo_but_can_never_destroy_it(
+    iam_enforcing_s3,  # noqa: F811 (the fixture imported above)
+):
+    everything = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    operator = s3_as(
+        iam_enforcing_s3.secrets_for({"Version": "2012-10-17", "Statement": [everything]})
+    )
+    app = s3_as(iam_enforcing_s3.secrets_for(media_policy_document(MEDIA_BUCKET)))
+    operator.put_bucket_versioning(
+        Bucket=MEDIA_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+    )
+    key = "media/posts/stolen-key.jpg"
+    app.put_object(Bucket=MEDIA_BUCKET, Key=key, Body=b"the photo")
+
+    app.delete_object(Bucket=MEDIA_BUCKET, Key=key)
+
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        app.get_object(Bucket=MEDIA_BUCKET, Key=key)
+    listed = operator.list_object_versions(Bucket=MEDIA_BUCKET, Prefix=key)
+    [version], [marker] = listed["Versions"], listed["DeleteMarkers"]
+    destroying = [
+        lambda: app.delete_object(Bucket=MEDIA_BUCKET, Key=key, VersionId=version["VersionId"]),
+        lambda: app.delete_object(Bucket=MEDIA_BUCKET, Key=key, VersionId=marker["VersionId"]),
+        lambda: app.put_bucket_versioning(
+            Bucket=MEDIA_BUCKET, VersioningConfiguration={"Status": "Suspended"}
+        ),
+        lambda: app.put_bucket_lifecycle_configuration(
+            Bucket=MEDIA_BUCKET,
+            LifecycleConfiguration={
+                "Rules": [
+                    {**NONCURRENT_30_DAYS, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}
+                ]
+            },
+        ),
+    ]
+    for attempt in destroying:
+        with pytest.raises(ClientError, match="AccessDenied"):
+            attempt()
+    # The operator's own credentials bring it back by removing the delete marker.
+    operator.delete_object(Bucket=MEDIA_BUCKET, Key=key, VersionId=marker["VersionId"])
+    assert app.get_object(Bucket=MEDIA_BUCKET, Key=key)["Body"].read() == b"the photo"

@@ -18,8 +18,23 @@ EC2_TRUST_POLICY = {
 }
 
 
+# What would destroy a photo for good in a versioned bucket: deleting a version, or changing the
+# versioning or lifecycle that keep deleted ones. Denied outright, so that not even another
+# policy attached to the app's role or user later can grant them.
+VERSION_DESTROYING_ACTIONS = [
+    "s3:DeleteObjectVersion",
+    "s3:PutBucketVersioning",
+    "s3:PutLifecycleConfiguration",
+]
+
+
 def media_policy_document(bucket: str) -> dict[str, Any]:
-    """Get, put and delete objects under media/, and list the bucket under media/: no more."""
+    """Get, put and delete objects under media/, and list the bucket under media/: no more.
+
+    A deletion only adds a delete marker in the versioned bucket; the versions behind it cannot
+    be destroyed with these credentials, so a stolen key or a wrong ``media_gc`` loses nothing
+    that ``media_restore`` cannot bring back.
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -36,6 +51,12 @@ def media_policy_document(bucket: str) -> dict[str, Any]:
                 "Resource": f"arn:aws:s3:::{bucket}",
                 "Condition": {"StringLike": {"s3:prefix": ["media/", "media/*"]}},
             },
+            {
+                "Sid": "NeverDestroyVersions",
+                "Effect": "Deny",
+                "Action": VERSION_DESTROYING_ACTIONS,
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            },
         ],
     }
 
@@ -45,7 +66,10 @@ class IamSteps:
 
     def media_policy(self, arn: str) -> None:
         name, document = self.options.policy_name, media_policy_document(self.options.bucket)
-        summary = f"get, put and delete on {self.options.bucket}/media/*, list under media/"
+        summary = (
+            f"get, put and delete on {self.options.bucket}/media/*, list under media/, never "
+            f"destroy a version"
+        )
         try:
             policy = self.iam.get_policy(PolicyArn=arn)["Policy"]
         except self.iam.exceptions.NoSuchEntityException:

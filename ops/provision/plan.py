@@ -22,6 +22,9 @@ class Options:
     name: str = "instagram"
     db_instance_class: str = "db.t4g.micro"
     iam_user: bool = False
+    # How long a deleted photo can still be restored (media_restore).
+    keep_deleted_days: int = 30
+    multi_az: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -33,6 +36,11 @@ class Options:
         if network.prefixlen == 0:
             raise ProvisionError("SSH from anywhere is refused: give your own address, e.g. /32.")
         object.__setattr__(self, "ssh_cidr", network.with_prefixlen)
+        if self.keep_deleted_days < 1:
+            raise ProvisionError(
+                f"--keep-deleted-days must be 1 or more (deleted photos can be restored for that "
+                f"long), not {self.keep_deleted_days}."
+            )
         if not self.origins:
             raise ProvisionError(
                 "Give the site's origin(s), e.g. --origin https://www.example.com."

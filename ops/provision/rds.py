@@ -1,4 +1,8 @@
-"""RDS: a private, encrypted PostgreSQL instance with backups, admitting only web servers."""
+"""RDS: a private, encrypted PostgreSQL instance with backups, admitting only web servers.
+
+It is protected from deletion: deleting it takes turning the protection off first, and RDS then
+requires a final snapshot unless told to skip it; snapshots carry the instance's tags.
+"""
 
 from typing import Any
 
@@ -39,10 +43,12 @@ class DatabaseSteps:
         try:
             instance = self.rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
         except self.rds.exceptions.DBInstanceNotFoundFault:
+            zones = "Multi-AZ" if self.options.multi_az else "Single-AZ"
             return self.change(
                 f"create RDS PostgreSQL {DB_ENGINE_VERSION} instance {name} "
-                f"({self.options.db_instance_class}, {DB_STORAGE_GB} GB encrypted, backups kept "
-                f"{DB_BACKUP_DAYS} days, not publicly accessible, in {db_group_id})",
+                f"({self.options.db_instance_class}, {zones}, {DB_STORAGE_GB} GB encrypted, "
+                f"backups kept {DB_BACKUP_DAYS} days, deletion protection on, not publicly "
+                f"accessible, in {db_group_id})",
                 lambda: self._create_database(db_group_id),
             )
         if not instance["StorageEncrypted"]:
@@ -57,6 +63,13 @@ class DatabaseSteps:
             fixes["BackupRetentionPeriod"] = DB_BACKUP_DAYS
         if [g["VpcSecurityGroupId"] for g in instance["VpcSecurityGroups"]] != [db_group_id]:
             fixes["VpcSecurityGroupIds"] = [db_group_id]
+        if not instance.get("DeletionProtection"):
+            fixes["DeletionProtection"] = True
+        if not instance.get("CopyTagsToSnapshot"):
+            fixes["CopyTagsToSnapshot"] = True
+        # --multi-az only ever adds a standby: a run without it never takes one away.
+        if self.options.multi_az and not instance["MultiAZ"]:
+            fixes["MultiAZ"] = True
         if fixes:
             self.change(
                 f"RDS instance {name}: set {', '.join(f'{k}={v}' for k, v in fixes.items())}",
@@ -80,7 +93,9 @@ class DatabaseSteps:
             StorageEncrypted=True,
             BackupRetentionPeriod=DB_BACKUP_DAYS,
             PubliclyAccessible=False,
-            MultiAZ=False,
+            MultiAZ=self.options.multi_az,
+            DeletionProtection=True,
+            CopyTagsToSnapshot=True,
             VpcSecurityGroupIds=[db_group_id],
             DBSubnetGroupName=self.options.db_name,
             MasterUsername=DB_MASTER_USER,

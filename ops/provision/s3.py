@@ -1,4 +1,6 @@
-"""The media bucket: private, owner-enforced, encrypted, readable by the site's pages (CORS)."""
+"""The media bucket: private, owner-enforced, encrypted, readable by the site's pages (CORS), and
+versioned, so that a deleted photo can be brought back (``media_restore``) for a number of days.
+"""
 
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,20 @@ ABORT_MULTIPART_RULE = {
     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
 }
 CORS_MAX_AGE_SECONDS = 3600
+VERSIONING = {"Status": "Enabled"}
+NONCURRENT_RULE_ID = "expire-noncurrent-versions"
+
+
+def noncurrent_rule(keep_deleted_days: int) -> dict[str, Any]:
+    """Keep what a deletion or an overwrite replaced for ``keep_deleted_days``, then expire it;
+    a delete marker with nothing left behind it goes too."""
+    return {
+        "ID": NONCURRENT_RULE_ID,
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": keep_deleted_days},
+        "Expiration": {"ExpiredObjectDeleteMarker": True},
+    }
 
 
 def cors_rules(origins: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -84,6 +100,13 @@ class BucketSteps:
             ),
             exists,
         )
+        self._bucket_setting(
+            "turn on versioning (a deleted object can be restored)",
+            lambda: self.s3.get_bucket_versioning(Bucket=name).get("Status"),
+            lambda current: current == VERSIONING["Status"],
+            lambda: self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=VERSIONING),
+            exists,
+        )
         cors = cors_rules(self.options.origins)
         self._bucket_setting(
             f"allow GET and HEAD from {', '.join(sorted(self.options.origins))} (CORS)",
@@ -92,21 +115,34 @@ class BucketSteps:
             lambda: self.s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors}),
             exists,
         )
+        self._lifecycle(exists)
+        self.outputs["bucket"] = name
+
+    def _lifecycle(self, exists: bool) -> None:
+        """Our lifecycle rules, put back where missing or changed; the operator's are kept."""
+        name, days = self.options.bucket, self.options.keep_deleted_days
+        wanted = {
+            rule["ID"]: (rule, text)
+            for rule, text in [
+                (ABORT_MULTIPART_RULE, "abort incomplete multipart uploads after 7 days"),
+                (noncurrent_rule(days), f"keep deleted or replaced versions {days} days"),
+            ]
+        }
         rules = []
         if exists:
             read = self.s3.get_bucket_lifecycle_configuration
             rules = self._read(lambda: read(Bucket=name)["Rules"]) or []
-        if ABORT_MULTIPART_RULE not in rules:
+        missing = [text for rule, text in wanted.values() if rule not in rules]
+        if missing:
             # Putting a lifecycle configuration replaces it: keep the operator's other rules.
-            others = [rule for rule in rules if rule.get("ID") != ABORT_MULTIPART_RULE["ID"]]
+            others = [rule for rule in rules if rule.get("ID") not in wanted]
+            ours = [rule for rule, _ in wanted.values()]
             self.change(
-                f"S3 bucket {name}: abort incomplete multipart uploads after 7 days",
+                f"S3 bucket {name}: {'; '.join(missing)}",
                 lambda: self.s3.put_bucket_lifecycle_configuration(
-                    Bucket=name,
-                    LifecycleConfiguration={"Rules": [*others, ABORT_MULTIPART_RULE]},
+                    Bucket=name, LifecycleConfiguration={"Rules": [*others, *ours]}
                 ),
             )
-        self.outputs["bucket"] = name
 
     def _bucket_exists(self) -> bool:
         name, region = self.options.bucket, self.options.region

@@ -31,6 +31,7 @@ class SecretsFileSteps:
             # The app's own role, which create_app_database creates with this password.
             "DATABASES": {
                 "default": {
+                    "ENGINE": "django.db.backends.postgresql",
                     "HOST": endpoint["Address"] if endpoint else "",
                     "PORT": endpoint["Port"] if endpoint else POSTGRES_PORT,
                     "NAME": APP_DATABASE,

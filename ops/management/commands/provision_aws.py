@@ -40,6 +40,19 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="instagram", help="Prefix of resource names.")
         parser.add_argument("--db-instance-class", default="db.t4g.micro")
         parser.add_argument(
+            "--multi-az",
+            action="store_true",
+            help="Keep a standby of the database in a second availability zone (twice the "
+            "price); a later run without it leaves the standby in place.",
+        )
+        parser.add_argument(
+            "--keep-deleted-days",
+            type=int,
+            default=30,
+            help="Days a deleted or replaced photo stays restorable with media_restore "
+            "(default 30).",
+        )
+        parser.add_argument(
             "--iam-user",
             action="store_true",
             help="Also make an IAM user with the media policy and write its new access key to "
@@ -67,6 +80,8 @@ class Command(BaseCommand):
                 name=options["name"],
                 db_instance_class=options["db_instance_class"],
                 iam_user=options["iam_user"],
+                keep_deleted_days=options["keep_deleted_days"],
+                multi_az=options["multi_az"],
             )
             provisioner = Provisioner(
                 plan, session=session, dry_run=options["dry_run"], report=self.stdout.write
