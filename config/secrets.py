@@ -537,12 +537,44 @@ def one_line(error: Exception) -> str:
 
 @contextmanager
 def errors_in_one_line(*, exit_status: int = 1, traceback: bool = False) -> Iterator[None]:
-    """Report ``ImproperlyConfigured`` in one line on stderr and exit with ``exit_status``,
-    instead of a traceback; with ``traceback`` (or DJANGO_TRACEBACK=1), let it propagate."""
+    """Report a configuration mistake in one line on stderr and exit with ``exit_status``,
+    instead of a traceback: ``ImproperlyConfigured``, or a database that cannot be reached with
+    the settings given. With ``traceback`` (or DJANGO_TRACEBACK=1), let it propagate."""
+    from django.db import OperationalError
+
     try:
         yield
-    except ImproperlyConfigured as error:
-        if traceback or os.environ.get(TRACEBACK_VARIABLE, "").lower() in TRUE_WORDS:
+    except (ImproperlyConfigured, OperationalError) as error:
+        wanted = traceback or os.environ.get(TRACEBACK_VARIABLE, "").lower() in TRUE_WORDS
+        if isinstance(error, OperationalError):
+            line = _unreachable_database(error)
+            if wanted or line is None:
+                raise
+        elif wanted:
             raise
-        print(one_line(error), file=sys.stderr, flush=True)
+        else:
+            line = one_line(error)
+        print(line, file=sys.stderr, flush=True)
         raise SystemExit(exit_status) from None
+
+
+def _unreachable_database(error: Exception) -> str | None:
+    """The line for a database that could not be connected to, or None if the connection was
+    made (then the error is not about the settings)."""
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.connection is not None:
+        return None
+    db = connection.settings_dict
+    if "DATABASE_URL" in os.environ:
+        where = "environment variable DATABASE_URL"
+    else:
+        where = settings.SECRETS.source("DATABASES")
+    at = f" at {db['HOST']}:{db['PORT']} as {db['USER']}" if db.get("HOST") else ""
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return one_line(
+        f"{where}: cannot connect to database {db['NAME']}{at}: {reason}. Check HOST, PORT, "
+        f"NAME, USER and PASSWORD there, and that the database admits this machine (on AWS: "
+        f"its security group)."
+    )

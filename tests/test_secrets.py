@@ -393,3 +393,22 @@ def test_the_example_file_is_taken_as_it_stands():
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["PORT"], db["OPTIONS"]) == ("5432", {"sslmode": "require"})
     assert example.s3_options()["bucket_name"] == "instagram-media-example"
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_naming_where_it_was_set(tmp_path):
+    from tests.servers import free_port
+
+    port = free_port()  # nothing listens there
+    unreachable = database(**{**TUTORIAL, "HOST": "127.0.0.1", "PORT": port})
+
+    result = start(tmp_path, unreachable, "migrate")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Configuration error: {tmp_path / 'secrets.json'}: key 'DATABASES': cannot connect to "
+        f"database instagram at 127.0.0.1:{port} as jsj: connection to server at "
+        f'"127.0.0.1", port {port} failed: Connection refused. Check HOST, PORT, NAME, USER '
+        f"and PASSWORD there, and that the database admits this machine (on AWS: its security "
+        f"group).\n"
+    )
+    assert TUTORIAL["PASSWORD"] not in result.stderr
