@@ -303,8 +303,8 @@ class Secrets:
         for alias in databases:
             if alias != "default":
                 raise ImproperlyConfigured(
-                    f"{holder}: key 'DATABASES.{alias}': the app uses one database: move its "
-                    f"settings to 'default' or remove it."
+                    f"{holder}: key 'DATABASES.{_printable(alias)}': the app uses one database: "
+                    f"move its settings to 'default' or remove it."
                 )
         named = default.get("ENGINE", POSTGRESQL)
         _check_type(named, str, f"{holder}: key 'DATABASES.default.ENGINE'")
@@ -421,7 +421,7 @@ def _check_keys(
     """Refuse keys of ``data`` not in ``allowed`` and values of the wrong type; ``where`` is
     the message's start up to the open quote of the key path, e.g. "secrets.json: key 'A"."""
     for name, value in data.items():
-        key = name.encode("unicode_escape").decode()  # a newline in a key stays on the line
+        key = _printable(name)
         if name in REFUSED_DATABASE_KEYS and engine:
             raise ImproperlyConfigured(
                 f"{where}.{key}' is not taken here: remove it; {REFUSED_DATABASE_KEYS[name]}."
@@ -432,6 +432,11 @@ def _check_keys(
                 f"{where}.{key}' is unknown{for_engine}{_did_you_mean(name, allowed)}"
             )
         _check_type(value, allowed[name], f"{where}.{key}'")
+
+
+def _printable(key: str) -> str:
+    """``key`` for a message: a newline or other control character in it stays on the line."""
+    return key.encode("unicode_escape").decode()
 
 
 def _did_you_mean(key: str, known: Mapping[str, Any]) -> str:

@@ -323,11 +323,15 @@ DATABASE_KEY = st.sampled_from([*TUTORIAL, "CONN_MAX_AGE", "TEST", "OPTIONS", "A
 @given(
     entry=st.dictionaries(DATABASE_KEY | st.text(max_size=8), JSON, max_size=6),
     engine=st.sampled_from([*ENGINES, "django.db.backends.mysql", ""]),
+    aliases=st.lists(st.text(max_size=4), max_size=2),
 )
-def test_any_database_entry_is_taken_or_refused_with_a_message_never_a_crash(entry, engine):
+def test_any_database_entry_is_taken_or_refused_with_a_message_never_a_crash(
+    entry, engine, aliases
+):
     entry = {**entry, "ENGINE": engine} if engine else entry
+    databases = {**{alias: {} for alias in aliases}, "default": entry}
     try:
-        db = load(database(**entry)).database(Path("/srv"))
+        db = load({"DATABASES": databases}).database(Path("/srv"))
     except ImproperlyConfigured as error:
         assert str(error).startswith("/srv/secrets.json: key 'DATABASES")
         assert "\n" not in str(error)
