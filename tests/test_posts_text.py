@@ -62,3 +62,29 @@ def test_a_right_to_left_override_in_a_caption_cannot_flip_the_page_title(client
     title = page.split("<title>", 1)[1].split("</title>", 1)[0]
     assert "\u202e" not in title and "harmless TXT.EXE" in title
     assert "\u202e" in page  # the caption itself is kept as written, inside its own element
+
+
+@pytest.mark.parametrize("text", ["@.", "@...", "hi @. there", "@.@."])
+def test_an_at_sign_before_periods_only_is_plain_text(text):
+    assert linkify(text) == text
+    assert mentions(text) == []
+
+
+@pytest.mark.django_db
+def test_a_comment_of_at_and_a_period_leaves_every_page_working(client, owner, follower):
+    from posts.models import Comment
+    from tests import factories
+
+    post = factories.post(owner, "a caption @.")
+    factories.follow(follower, owner)
+    client.force_login(follower)
+    assert client.post(f"/p/{post.code}/comments/", {"text": "@."}).status_code == 302
+    [comment] = Comment.objects.all()
+    assert client.get(post.get_absolute_url()).status_code == 200
+    assert client.get("/").status_code == 200
+    client.force_login(owner)
+    assert "@." in client.get(post.get_absolute_url()).content.decode()
+    assert client.get("/").status_code == 200
+    response = client.post(f"/p/{post.code}/comments/{comment.pk}/delete/")
+    assert response.status_code == 302
+    assert not Comment.objects.exists()
