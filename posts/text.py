@@ -19,11 +19,22 @@ TAG_RE = re.compile(rf"(?<![\w&#])#(\w{{1,{TAG_MAX_LENGTH}}})")
 # sentence, not the name, so "@." or "@..." mentions no one.
 MENTION_RE = re.compile(rf"(?<![\w.@])@([A-Za-z0-9._]{{0,{USERNAME_MAX_LENGTH - 1}}}[A-Za-z0-9_])")
 TOKEN_RE = re.compile(f"{TAG_RE.pattern}|{MENTION_RE.pattern}")
+NOT_WORD_RE = re.compile(r"\W")
+
+
+def tag_name(word: str) -> str:
+    """The tag that ``#word`` names: lowercase, so #Sunset is #sunset.
+
+    Lowercasing can lengthen a word: "İ" becomes "i" and a combining dot above, which no word
+    holds. Keeping word characters only makes the name no longer than the word (so it fits its
+    column) and a name that reads back as the same tag.
+    """
+    return NOT_WORD_RE.sub("", word.lower())
 
 
 def hashtags(text: str) -> list[str]:
     """The distinct tags in ``text``, lowercase, in order of first use."""
-    return list(dict.fromkeys(word.lower() for word in TAG_RE.findall(text)))
+    return list(dict.fromkeys(tag_name(word) for word in TAG_RE.findall(text)))
 
 
 def mentions(text: str) -> list[str]:
@@ -42,7 +53,7 @@ def linkify(text: str) -> SafeString:
     for match in TOKEN_RE.finditer(text):
         word, name = match.group(1), match.group(2)
         if word:
-            url = reverse("posts:tag", kwargs={"name": word.lower()})
+            url = reverse("posts:tag", kwargs={"name": tag_name(word)})
             link = format_html('<a href="{}">#{}</a>', url, word)
         else:
             url = reverse("members:profile", kwargs={"username": name.lower()})
