@@ -328,3 +328,38 @@ def test_a_look_alike_username_is_refused_at_sign_up(client, owner, username):
     assert error in html.unescape(response.content.decode())
     assert list(User.objects.values_list("username", flat=True)) == ["olivia"]
     assert_still_serving(client)
+
+
+NUL_URLS = [
+    "/a%00b/",
+    "/p/a%00/",
+    "/p/a%00/edit/",
+    "/explore/tags/a%00/",
+    "/a%00/followers/",
+    "/a%00/following/",
+    "/?after=1%00",
+    "/explore/?after=%00",
+    "/olivia/?after=%00",
+    "/olivia/followers/?page=%00",
+    "/accounts/login/?next=/%00",
+    "/accounts/signup/?next=%00",
+    "/explore/?q%00=1",
+]
+
+
+@pytest.mark.parametrize("url", NUL_URLS)
+@pytest.mark.parametrize("signed_in", [False, True], ids=["visitor", "member"])
+def test_a_nul_byte_in_a_url_is_a_bad_request_not_an_error(client, owner, url, signed_in):
+    if signed_in:
+        client.force_login(owner)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "isn't a valid address" in response.content.decode()
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize("url", ["/olivia/follow/", "/p/a%00/like/", "/p/a%00/comments/"])
+def test_a_nul_byte_in_a_url_posted_to_is_a_bad_request(client, member, url):
+    response = client.post(url.replace("olivia", "oli%00via"), {"text": "hi"})
+    assert response.status_code == 400
+    assert_still_serving(client)
