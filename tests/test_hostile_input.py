@@ -363,3 +363,11 @@ def test_a_nul_byte_in_a_url_posted_to_is_a_bad_request(client, member, url):
     response = client.post(url.replace("olivia", "oli%00via"), {"text": "hi"})
     assert response.status_code == 400
     assert_still_serving(client)
+
+
+def test_alt_text_with_a_nul_byte_is_refused_with_a_clear_message(client, member, bucket):
+    response = share(client, imagefactory.jpeg(400, 400), caption="hi", alt=["a\x00b"])
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    assert_nothing_stored(bucket)
+    assert_still_serving(client)
