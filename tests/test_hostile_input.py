@@ -365,6 +365,52 @@ def test_a_nul_byte_in_a_url_posted_to_is_a_bad_request(client, member, url):
     assert_still_serving(client)
 
 
+# Django's email check accepts "İ" (its pattern ignores case), and "İ".lower() is two characters:
+# "i" and a combining dot above. So 240 of them pass the 254-character limit and outgrow it.
+LONG_WHEN_LOWERED_EMAIL = "\u0130" * 240 + "@example.com"
+
+
+def test_an_email_that_lowercasing_lengthens_is_refused_at_sign_up(client, owner):
+    response = client.post(
+        "/accounts/signup/", {**SIGNUP, "username": "mallory", "email": LONG_WHEN_LOWERED_EMAIL}
+    )
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.context["form"].errors["email"]
+    assert list(User.objects.values_list("username", flat=True)) == ["olivia"]
+    assert_still_serving(client)
+
+
+def test_an_email_that_lowercasing_lengthens_is_refused_on_the_profile(client, member):
+    response = client.post(
+        "/accounts/edit/", {"username": "olivia", "email": LONG_WHEN_LOWERED_EMAIL}
+    )
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.context["form"].errors["email"]
+    member.refresh_from_db()
+    assert member.email == "olivia@example.com"
+    assert_still_serving(client)
+
+
+def test_an_email_that_lowercasing_lengthens_is_refused_by_the_model(owner):
+    from django.core.exceptions import ValidationError
+
+    owner.email = LONG_WHEN_LOWERED_EMAIL
+    with pytest.raises(ValidationError) as refused:
+        owner.full_clean()
+    assert "email" in refused.value.message_dict
+
+
+def test_a_login_that_lowercasing_lengthens_is_refused_and_counted(client, owner):
+    from members.models import LoginFailure
+
+    login = "\u0130" * 254
+    response = client.post("/accounts/login/", {"username": login, "password": "wrong"})
+    assert response.status_code == 200
+    assert "don't match an account" in html.unescape(response.content.decode())
+    assert LoginFailure.objects.count() == 1
+    assert_still_serving(client)
+
+
 def test_alt_text_with_a_nul_byte_is_refused_with_a_clear_message(client, member, bucket):
     response = share(client, imagefactory.jpeg(400, 400), caption="hi", alt=["a\x00b"])
     assert response.status_code == 400
