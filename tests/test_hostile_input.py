@@ -417,3 +417,12 @@ def test_alt_text_with_a_nul_byte_is_refused_with_a_clear_message(client, member
     assert "Null characters are not allowed." in response.content.decode()
     assert_nothing_stored(bucket)
     assert_still_serving(client)
+
+
+@pytest.mark.parametrize("target", ["0", "feed", "members:edit", "?x=1", "p/abc/"])
+def test_a_next_that_is_not_a_path_leads_back_to_the_post(client, member, target):
+    post = factories.post(member)
+    response = client.post(f"/p/{post.code}/like/", {"next": target})
+    assert response.status_code == 302
+    assert response.url == post.get_absolute_url()
+    assert_still_serving(client)
