@@ -13,6 +13,7 @@ from urllib.parse import quote, quote_from_bytes
 
 import pytest
 from django.db import transaction
+from django.template.defaultfilters import linebreaksbr
 from django.test import Client
 from django.urls import resolve
 from django.utils.html import escape
@@ -156,6 +157,7 @@ def test_posts_profiles_and_feeds_show_any_text(
         assert all(text in page(as_follower, "/") for text in shown)
         profile = page(as_owner, "/olivia/")
         assert escape(full_name) in profile and escape(alt) in profile
+        assert linebreaksbr(bio, autoescape=True) in profile
 
     rolled_back(example)
 
