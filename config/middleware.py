@@ -21,11 +21,13 @@ RETRY_AFTER_SECONDS = 30
 
 
 class NulRefusingMiddleware:
-    """Answers 400 to a URL holding a NUL character, in its path or its query string.
+    """Answers 400 to a URL holding a NUL character, in its path or its query string, and
+    ignores a cookie holding one.
 
-    Views look up what a URL names (/<username>/, /p/<code>/, ?after=…) in PostgreSQL, whose
-    text cannot hold NUL: psycopg2 refuses the query, which would be a 500. No address of this
-    site has one, so the request is refused before any view, present or future, sees it.
+    Views look up what a URL names (/<username>/, /p/<code>/, ?after=…), and sessions their
+    key, in PostgreSQL, whose text cannot hold NUL: psycopg2 refuses the query, which would be
+    a 500. No address or cookie of this site has one, so the request is refused (or the cookie
+    dropped, as if never sent) before anything, present or future, looks it up.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -35,6 +37,11 @@ class NulRefusingMiddleware:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path_info or b"\x00" in unquote_to_bytes(query):
             raise BadRequest("NUL character in the URL")
+        request.COOKIES = {
+            name: value
+            for name, value in request.COOKIES.items()
+            if "\x00" not in name and "\x00" not in value
+        }
         return self.get_response(request)
 
 

@@ -426,3 +426,13 @@ def test_a_next_that_is_not_a_path_leads_back_to_the_post(client, member, target
     assert response.status_code == 302
     assert response.url == post.get_absolute_url()
     assert_still_serving(client)
+
+
+@pytest.mark.parametrize("name", ["sessionid", "csrftoken", "messages"])
+def test_a_cookie_holding_a_nul_is_ignored(client, member, name):
+    # A client can send one without a NUL byte on the wire: "\000" in a quoted cookie value.
+    client.cookies[name] = "abcdefghijk\x00lmnop"
+    response = client.get("/olivia/")
+    assert response.status_code == 200
+    # Only a session cookie with a NUL loses the session: there is no such session.
+    assert ("Edit profile" in response.content.decode()) == (name != "sessionid")
