@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, 
 from django.core.exceptions import ValidationError
 
 from members import throttle
-from members.models import RESERVED_USERNAMES, User
+from members.models import LOGIN_MAX_LENGTH, RESERVED_USERNAMES, User, folded
 from posts.forms import photo_process
 from posts.images import Rendition, avatar_rendition
 
@@ -14,7 +14,7 @@ class LowercaseUsernameField(UsernameField):
     """Usernames are lowercase, as on Instagram: "Alice" signs up as "alice"."""
 
     def to_python(self, value):
-        return super().to_python(value).lower()
+        return folded(super().to_python(value))
 
 
 def _clean_username(form: forms.ModelForm) -> str:
@@ -28,7 +28,7 @@ def _clean_username(form: forms.ModelForm) -> str:
 
 
 def _clean_email(form: forms.ModelForm) -> str:
-    email = form.cleaned_data["email"].strip().lower()
+    email = folded(form.cleaned_data["email"])
     if User.objects.with_email(email).exclude(pk=form.instance.pk).exists():
         raise ValidationError("An account with that email address already exists.")
     return email
@@ -61,7 +61,7 @@ class LoginForm(AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Username or email"
-        self.fields["username"].max_length = 254
+        self.fields["username"].max_length = LOGIN_MAX_LENGTH
         self.fields["username"].widget.attrs.pop("maxlength", None)
         self.error_messages["invalid_login"] = (
             "That username or email and password don't match an account. Check them and try again."

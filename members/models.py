@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 USERNAME_MAX_LENGTH = 30
+LOGIN_MAX_LENGTH = 254
 
 # Instagram's alphabet: ASCII letters, digits, '.' and '_'. Keeping usernames ASCII and
 # lowercase rules out look-alikes that differ only in case or by confusable characters.
@@ -26,21 +27,28 @@ RESERVED_USERNAMES = frozenset(
 )  # fmt: skip
 
 
+def folded(text: str) -> str:
+    """Usernames, emails and log-ins as they are compared and stored: trimmed and lowercase.
+
+    Lowercasing can lengthen text ("İ" becomes "i" and a combining dot above), so length and
+    format are checked on the folded text, never on what was typed.
+    """
+    return text.strip().lower()
+
+
 class MemberQuerySet(models.QuerySet):
     """Case-insensitive look-ups written as LOWER(column) = 'value', which the case-insensitive
     unique indexes serve; Django's __iexact compiles to UPPER() and reads the whole table."""
 
     def named(self, username: str) -> "MemberQuerySet":
-        return self.alias(username_lower=Lower("username")).filter(
-            username_lower=username.strip().lower()
-        )
+        return self.alias(username_lower=Lower("username")).filter(username_lower=folded(username))
 
     def with_email(self, email: str) -> "MemberQuerySet":
-        return self.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+        return self.alias(email_lower=Lower("email")).filter(email_lower=folded(email))
 
     def by_login(self, login: str) -> "MemberQuerySet":
         """The member a log-in names, by username or by email."""
-        login = login.strip().lower()
+        login = folded(login)
         return self.alias(username_lower=Lower("username"), email_lower=Lower("email")).filter(
             models.Q(username_lower=login) | models.Q(email_lower=login)
         )
@@ -87,10 +95,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
-    def clean(self) -> None:
-        super().clean()
-        self.username = self.username.lower()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+    def clean_fields(self, exclude=None) -> None:
+        """Fold username and email first, so that their rules judge what will be stored."""
+        self.username = folded(self.normalize_username(self.username or ""))
+        self.email = folded(self.email or "")
+        super().clean_fields(exclude)
 
     def get_absolute_url(self) -> str:
         return reverse("members:profile", kwargs={"username": self.username})
@@ -126,7 +135,7 @@ class LoginFailure(models.Model):
     """A failed log-in. Recent ones throttle further tries; kept in the database, so every app
     server counts the same failures."""
 
-    login = models.CharField(max_length=254)
+    login = models.CharField(max_length=LOGIN_MAX_LENGTH)
     address = models.GenericIPAddressField()
     created = models.DateTimeField(auto_now_add=True, db_index=True)
 

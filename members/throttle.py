@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from members.models import LoginFailure, User
+from members.models import LOGIN_MAX_LENGTH, LoginFailure, User, folded
 
 WINDOW = timedelta(minutes=15)
 ACCOUNT_LIMIT = 5
@@ -23,10 +23,13 @@ def client_address(request: HttpRequest) -> str:
 
 
 def account_key(login: str) -> str:
-    """One key per account, whether it was named by username or by email, in any case."""
-    login = login.strip().lower()
+    """One key per account, whether it was named by username or by email, in any case.
+
+    A log-in naming no account is its own key, cut to the column: folding can lengthen it.
+    """
+    login = folded(login)
     username = User.objects.by_login(login).values_list("username", flat=True).first()
-    return username or login
+    return username or login[:LOGIN_MAX_LENGTH]
 
 
 def login_blocked(*, account: str, address: str) -> str | None:

@@ -21,10 +21,18 @@ PEOPLE_PER_PAGE = 50
 
 
 def next_url(request: HttpRequest, default: str) -> str:
-    """The ``next`` parameter if it points into this site, else ``default``."""
+    """The ``next`` parameter if it is a path on this site, else ``default``.
+
+    Only a path (starting with "/") is taken: ``redirect()`` would look any other word up as a
+    view name, and a name it cannot find ("next=0") is an error, not a redirect.
+    """
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return default

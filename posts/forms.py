@@ -64,6 +64,14 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
+# Alt texts arrive as a list, one per photo, so each is cleaned by this field outside the form.
+ALT_TEXT = forms.CharField(
+    max_length=ALT_TEXT_MAX_LENGTH,
+    required=False,
+    error_messages={"max_length": f"Alt text is limited to {ALT_TEXT_MAX_LENGTH} characters."},
+)
+
+
 class PostForm(forms.Form):
     """One to ten photos, each with optional alt text, and a caption."""
 
@@ -110,10 +118,7 @@ class PostForm(forms.Form):
         for index, upload in enumerate(uploads):
             alt = self.alt_texts[index] if index < len(self.alt_texts) else ""
             try:
-                if len(alt) > ALT_TEXT_MAX_LENGTH:
-                    raise ValidationError(
-                        f"Alt text is limited to {ALT_TEXT_MAX_LENGTH} characters."
-                    )
+                alt = ALT_TEXT.clean(alt)
                 display, thumbnail = photo_process(upload, post_renditions)
             except ValidationError as exc:
                 message = exc.messages[0]

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from posts.text import TAG_MAX_LENGTH
+
 CAPTION_MAX_LENGTH = 2200
 ALT_TEXT_MAX_LENGTH = 1000
 COMMENT_MAX_LENGTH = 2200
@@ -20,9 +22,9 @@ def new_code() -> str:
 
 
 class Tag(models.Model):
-    """A #hashtag, stored lowercase: #Sunset and #sunset are one tag."""
+    """A #hashtag, stored as ``posts.text.tag_name`` gives it: #Sunset and #sunset are one tag."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]

@@ -1,4 +1,8 @@
-"""#hashtags and @mentions in captions and comments: finding them and linking them safely."""
+"""#hashtags and @mentions in captions and comments: finding them and linking them safely.
+
+Turning text into HTML must never fail, whatever the text: a caption or comment is shown on pages
+that everyone, its author included, needs in order to remove it.
+"""
 
 import re
 
@@ -11,24 +15,31 @@ from members.models import USERNAME_MAX_LENGTH
 TAG_MAX_LENGTH = 100
 # A tag is letters, digits and '_' in any script; '&#' (an entity) and 'a#b' are not tags.
 TAG_RE = re.compile(rf"(?<![\w&#])#(\w{{1,{TAG_MAX_LENGTH}}})")
-# Usernames are [a-z0-9._]; a trailing period ends the sentence, not the name.
-MENTION_RE = re.compile(rf"(?<![\w.@])@([A-Za-z0-9._]{{1,{USERNAME_MAX_LENGTH}}})")
+# Usernames are [a-z0-9._] and end in a letter, digit or '_': a trailing period ends the
+# sentence, not the name, so "@." or "@..." mentions no one.
+MENTION_RE = re.compile(rf"(?<![\w.@])@([A-Za-z0-9._]{{0,{USERNAME_MAX_LENGTH - 1}}}[A-Za-z0-9_])")
 TOKEN_RE = re.compile(f"{TAG_RE.pattern}|{MENTION_RE.pattern}")
+NOT_WORD_RE = re.compile(r"\W")
 
 
-def _mention(match_text: str) -> str:
-    return match_text.rstrip(".").lower()
+def tag_name(word: str) -> str:
+    """The tag that ``#word`` names: lowercase, so #Sunset is #sunset.
+
+    Lowercasing can lengthen a word: "İ" becomes "i" and a combining dot above, which no word
+    holds. Keeping word characters only makes the name no longer than the word (so it fits its
+    column) and a name that reads back as the same tag.
+    """
+    return NOT_WORD_RE.sub("", word.lower())
 
 
 def hashtags(text: str) -> list[str]:
     """The distinct tags in ``text``, lowercase, in order of first use."""
-    return list(dict.fromkeys(tag.lower() for tag in TAG_RE.findall(text)))
+    return list(dict.fromkeys(tag_name(word) for word in TAG_RE.findall(text)))
 
 
 def mentions(text: str) -> list[str]:
     """The distinct usernames mentioned in ``text``, lowercase, in order of first use."""
-    names = (_mention(name) for name in MENTION_RE.findall(text))
-    return list(dict.fromkeys(name for name in names if name))
+    return list(dict.fromkeys(name.lower() for name in MENTION_RE.findall(text)))
 
 
 def linkify(text: str) -> SafeString:
@@ -40,15 +51,13 @@ def linkify(text: str) -> SafeString:
     parts: list[str] = []
     position = 0
     for match in TOKEN_RE.finditer(text):
-        tag, name = match.group(1), match.group(2)
-        if tag:
-            url = reverse("posts:tag", kwargs={"name": tag.lower()})
-            link = format_html('<a href="{}">#{}</a>', url, tag)
+        word, name = match.group(1), match.group(2)
+        if word:
+            url = reverse("posts:tag", kwargs={"name": tag_name(word)})
+            link = format_html('<a href="{}">#{}</a>', url, word)
         else:
-            username = _mention(name)
-            url = reverse("members:profile", kwargs={"username": username})
-            trailing = name[len(username) :]
-            link = format_html('<a href="{}">@{}</a>{}', url, name[: len(username)], trailing)
+            url = reverse("members:profile", kwargs={"username": name.lower()})
+            link = format_html('<a href="{}">@{}</a>', url, name)
         parts.append(escape(text[position : match.start()]))
         parts.append(link)
         position = match.end()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from config.media import StorageUnavailable
 from members.models import User
 from members.views import next_url
-from posts import selectors, services
+from posts import selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm
 from posts.models import Comment, Post, Tag
 
@@ -167,7 +167,7 @@ def explore(request: HttpRequest) -> HttpResponse:
 
 
 def tag(request: HttpRequest, name: str) -> HttpResponse:
-    found = get_object_or_404(Tag, name=name.lower())
+    found = get_object_or_404(Tag, name=text.tag_name(name))
     page = selectors.post_by_tag(tag=found, viewer=request.user, cursor=request.GET.get("after"))
     return render(
         request, "posts/grid.html", {"page": page, "title": f"#{found.name}", "tag": found}

@@ -328,3 +328,111 @@ def test_a_look_alike_username_is_refused_at_sign_up(client, owner, username):
     assert error in html.unescape(response.content.decode())
     assert list(User.objects.values_list("username", flat=True)) == ["olivia"]
     assert_still_serving(client)
+
+
+NUL_URLS = [
+    "/a%00b/",
+    "/p/a%00/",
+    "/p/a%00/edit/",
+    "/explore/tags/a%00/",
+    "/a%00/followers/",
+    "/a%00/following/",
+    "/?after=1%00",
+    "/explore/?after=%00",
+    "/olivia/?after=%00",
+    "/olivia/followers/?page=%00",
+    "/accounts/login/?next=/%00",
+    "/accounts/signup/?next=%00",
+    "/explore/?q%00=1",
+]
+
+
+@pytest.mark.parametrize("url", NUL_URLS)
+@pytest.mark.parametrize("signed_in", [False, True], ids=["visitor", "member"])
+def test_a_nul_byte_in_a_url_is_a_bad_request_not_an_error(client, owner, url, signed_in):
+    if signed_in:
+        client.force_login(owner)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "isn't a valid address" in response.content.decode()
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize("url", ["/olivia/follow/", "/p/a%00/like/", "/p/a%00/comments/"])
+def test_a_nul_byte_in_a_url_posted_to_is_a_bad_request(client, member, url):
+    response = client.post(url.replace("olivia", "oli%00via"), {"text": "hi"})
+    assert response.status_code == 400
+    assert_still_serving(client)
+
+
+# Django's email check accepts "İ" (its pattern ignores case), and "İ".lower() is two characters:
+# "i" and a combining dot above. So 240 of them pass the 254-character limit and outgrow it.
+LONG_WHEN_LOWERED_EMAIL = "\u0130" * 240 + "@example.com"
+
+
+def test_an_email_that_lowercasing_lengthens_is_refused_at_sign_up(client, owner):
+    response = client.post(
+        "/accounts/signup/", {**SIGNUP, "username": "mallory", "email": LONG_WHEN_LOWERED_EMAIL}
+    )
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.context["form"].errors["email"]
+    assert list(User.objects.values_list("username", flat=True)) == ["olivia"]
+    assert_still_serving(client)
+
+
+def test_an_email_that_lowercasing_lengthens_is_refused_on_the_profile(client, member):
+    response = client.post(
+        "/accounts/edit/", {"username": "olivia", "email": LONG_WHEN_LOWERED_EMAIL}
+    )
+    assert response.status_code == 200
+    assert "Enter a valid email address." in response.context["form"].errors["email"]
+    member.refresh_from_db()
+    assert member.email == "olivia@example.com"
+    assert_still_serving(client)
+
+
+def test_an_email_that_lowercasing_lengthens_is_refused_by_the_model(owner):
+    from django.core.exceptions import ValidationError
+
+    owner.email = LONG_WHEN_LOWERED_EMAIL
+    with pytest.raises(ValidationError) as refused:
+        owner.full_clean()
+    assert "email" in refused.value.message_dict
+
+
+def test_a_login_that_lowercasing_lengthens_is_refused_and_counted(client, owner):
+    from members.models import LoginFailure
+
+    login = "\u0130" * 254
+    response = client.post("/accounts/login/", {"username": login, "password": "wrong"})
+    assert response.status_code == 200
+    assert "don't match an account" in html.unescape(response.content.decode())
+    assert LoginFailure.objects.count() == 1
+    assert_still_serving(client)
+
+
+def test_alt_text_with_a_nul_byte_is_refused_with_a_clear_message(client, member, bucket):
+    response = share(client, imagefactory.jpeg(400, 400), caption="hi", alt=["a\x00b"])
+    assert response.status_code == 400
+    assert "Null characters are not allowed." in response.content.decode()
+    assert_nothing_stored(bucket)
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize("target", ["0", "feed", "members:edit", "?x=1", "p/abc/"])
+def test_a_next_that_is_not_a_path_leads_back_to_the_post(client, member, target):
+    post = factories.post(member)
+    response = client.post(f"/p/{post.code}/like/", {"next": target})
+    assert response.status_code == 302
+    assert response.url == post.get_absolute_url()
+    assert_still_serving(client)
+
+
+@pytest.mark.parametrize("name", ["sessionid", "csrftoken", "messages"])
+def test_a_cookie_holding_a_nul_is_ignored(client, member, name):
+    # A client can send one without a NUL byte on the wire: "\000" in a quoted cookie value.
+    client.cookies[name] = "abcdefghijk\x00lmnop"
+    response = client.get("/olivia/")
+    assert response.status_code == 200
+    # Only a session cookie with a NUL loses the session: there is no such session.
+    assert ("Edit profile" in response.content.decode()) == (name != "sessionid")
