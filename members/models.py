@@ -120,21 +120,3 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower} follows {self.following}"
-
-
-class LoginFailure(models.Model):
-    """A failed log-in. Recent ones throttle further tries; kept in the database, so every app
-    server counts the same failures."""
-
-    login = models.CharField(max_length=254)
-    address = models.GenericIPAddressField()
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["login", "created"]),
-            models.Index(fields=["address", "created"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.login} from {self.address}"

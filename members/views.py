@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from config.media import StorageUnavailable
 from members import selectors, services
-from members.forms import LoginForm, ProfileForm, SignupForm
+from members.forms import LoginForm, PasswordChangeForm, ProfileForm, SignupForm
 from members.models import User
 from posts import selectors as post_selectors
 
@@ -53,8 +53,12 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
     template_name = "members/password.html"
     success_url = reverse_lazy("members:edit")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         messages.success(self.request, "Your password has been changed.")
