@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from members import throttle
-from members.models import RESERVED_USERNAMES, User
+from members.models import EMAIL_TAKEN, RESERVED_USERNAMES, USERNAME_TAKEN, User
 from posts.forms import photo_process
 from posts.images import Rendition, avatar_rendition
 
@@ -27,14 +27,14 @@ def _clean_username(form: forms.ModelForm) -> str:
         raise ValidationError("That username is reserved. Please choose another.")
     others = User.objects.named(username).exclude(pk=form.instance.pk)
     if others.exists():
-        raise ValidationError("A user with that username already exists.")
+        raise ValidationError(USERNAME_TAKEN)
     return username
 
 
 def _clean_email(form: forms.ModelForm) -> str:
     email = form.cleaned_data["email"].strip().lower()
     if User.objects.with_email(email).exclude(pk=form.instance.pk).exists():
-        raise ValidationError("An account with that email address already exists.")
+        raise ValidationError(EMAIL_TAKEN)
     return email
 
 

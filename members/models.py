@@ -7,6 +7,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 USERNAME_MAX_LENGTH = 30
+USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_TAKEN = "An account with that email address already exists."
 
 # Instagram's alphabet: ASCII letters, digits, '.' and '_'. Keeping usernames ASCII and
 # lowercase rules out look-alikes that differ only in case or by confusable characters.
@@ -61,7 +63,7 @@ class User(AbstractUser):
         unique=True,
         validators=[username_validator],
         help_text="Up to 30 lowercase letters, numbers, periods and underscores.",
-        error_messages={"unique": "A user with that username already exists."},
+        error_messages={"unique": USERNAME_TAKEN},
     )
     email = models.EmailField("email address")
     full_name = models.CharField(max_length=150, blank=True)
