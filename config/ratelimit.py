@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -102,8 +102,13 @@ def reset(scope: str, key: str) -> None:
 
 
 def prune() -> None:
-    """Delete the counters too old to matter to any limit."""
-    RateCounter.objects.filter(expires__lte=datetime.fromtimestamp(clock(), tz=UTC)).delete()
+    """Delete the counters too old to matter to any limit. Rows another prune is deleting
+    are skipped, not waited for, so two prunes (each maybe inside a caller's transaction)
+    never deadlock."""
+    now = datetime.fromtimestamp(clock(), tz=UTC)
+    expired = RateCounter.objects.filter(expires__lte=now).select_for_update(skip_locked=True)
+    with transaction.atomic():
+        RateCounter.objects.filter(pk__in=expired.values("pk")).delete()
 
 
 def too_many_requests(request: HttpRequest, *, message: str, retry_after: int) -> HttpResponse:

@@ -25,6 +25,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from config import ratelimit
@@ -85,25 +86,21 @@ def check(
             (f"{scope}.address", address, ADDRESS_LIMIT, FROM_NETWORK),
             (f"{scope}.account", account, ACCOUNT_LIMIT, FOR_ACCOUNT),
         ]
-    taken = []
-    for counter, key, limit, message in limits:
-        hit = ratelimit.hit(counter, key, limit=limit, window=WINDOW)
-        if not hit.allowed:
-            _give_back(taken)
-            refused = Throttled(message.format(attempts, hit.minutes), hit.retry_after)
-            if request is not None:
-                request.throttled = refused
-            raise refused
-        taken.append(hit)
+    try:
+        taken = _reserve(limits, attempts)
+    except Throttled as refused:
+        if request is not None:
+            request.throttled = refused
+        raise
     try:
         matched = verify()
     except BaseException:
         _give_back(taken)
         raise
     if matched:
-        _give_back(taken)
         # The client proved itself: its own earlier failures no longer count.
-        ratelimit.reset(limits[0][0], limits[0][1])
+        own_counter, own_key, *_ = limits[0]
+        _give_back(taken, forget=(own_counter, own_key))
     return matched
 
 
@@ -137,9 +134,27 @@ def _device(request: HttpRequest | None, account: str) -> str | None:
     return payload.get("device") or None
 
 
-def _give_back(hits: list[ratelimit.Hit]) -> None:
+@transaction.atomic
+def _reserve(limits: list[tuple[str, str, int, str]], attempts: str) -> list[ratelimit.Hit]:
+    """Count one attempt against every limit, or against none (one transaction, one commit;
+    the rows are locked in the same order by every request, so two cannot deadlock)."""
+    taken = []
+    for counter, key, limit, message in limits:
+        hit = ratelimit.hit(counter, key, limit=limit, window=WINDOW)
+        if not hit.allowed:
+            raise Throttled(message.format(attempts, hit.minutes), hit.retry_after)
+        taken.append(hit)
+    return taken
+
+
+@transaction.atomic
+def _give_back(hits: list[ratelimit.Hit], forget: tuple[str, str] | None = None) -> None:
+    """Take back the attempts in ``hits``, and forget every failure counted under ``forget``
+    (a scope and key)."""
     for hit in hits:
         ratelimit.refund(hit)
+    if forget:
+        ratelimit.reset(*forget)
 
 
 class ThrottleMiddleware:

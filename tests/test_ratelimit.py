@@ -82,6 +82,7 @@ def test_reset_forgets_a_key(at):
     assert hits(1, key="other") == [False]
 
 
+@pytest.mark.django_db(transaction=True)  # as in a view: autocommit, no test transaction
 def test_a_new_window_deletes_counters_too_old_to_matter(at):
     hits(1, key="old")
     at(3600)
