@@ -4,13 +4,14 @@ from django.core import checks
 
 
 class SiteConfig(AppConfig):
-    """Project-wide checks; ``config`` has no models."""
+    """Project-wide checks, and the rows every app shares (rate-limit counters)."""
 
     name = "config"
     label = "site"
 
     def ready(self) -> None:
         checks.register(embedded_default_check)
+        checks.register(proxy_count_check, deploy=True)
 
 
 def embedded_default_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -28,3 +29,20 @@ def embedded_default_check(app_configs=None, **kwargs) -> list[checks.CheckMessa
             id="site.I001",
         )
     ]
+
+
+def proxy_count_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Behind a load balancer with no trusted proxies configured, every client would share the
+    balancer's address, and so its log-in and sign-up limits."""
+    if settings.SECURE_PROXY_SSL_HEADER and not settings.TRUSTED_PROXY_COUNT:
+        return [
+            checks.Warning(
+                "SECURE_PROXY_SSL_HEADER is set, so a proxy stands in front of the app, but "
+                "TRUSTED_PROXY_COUNT is 0: every client counts as the proxy's address for the "
+                "log-in throttle and the sign-up limit.",
+                hint="Set TRUSTED_PROXY_COUNT in secrets.json to the number of proxies that "
+                "append to X-Forwarded-For (a load balancer, then nginx: 2).",
+                id="site.W001",
+            )
+        ]
+    return []

@@ -44,6 +44,8 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "SECURE_HSTS_PRELOAD": bool,
     "SESSION_COOKIE_SECURE": bool,
     "CSRF_COOKIE_SECURE": bool,
+    "TRUSTED_PROXY_COUNT": int,
+    "SIGNUP_LIMIT_PER_HOUR": int,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
     "DEPLOY_USER": str,
@@ -241,16 +243,22 @@ class Secrets:
             return False
         raise ImproperlyConfigured(f"{self.source(key)} must be true or false, not {value!r}.")
 
-    def get_int(self, key: str, default: int) -> int:
+    def get_int(self, key: str, default: int, minimum: int | None = None) -> int:
         value = self.get(key, default)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        try:
-            return int(value)
-        except (TypeError, ValueError):
+            number = value
+        else:
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                raise ImproperlyConfigured(
+                    f"{self.source(key)} must be a whole number, not {value!r}."
+                ) from None
+        if minimum is not None and number < minimum:
             raise ImproperlyConfigured(
-                f"{self.source(key)} must be a whole number, not {value!r}."
-            ) from None
+                f"{self.source(key)} must be at least {minimum}, not {number}."
+            )
+        return number
 
     def get_list(self, key: str, default: list[str]) -> list[str]:
         """A list of strings; in the environment, comma-separated."""

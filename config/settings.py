@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "members",
     "posts",
     "ops",
-    "django.contrib.admin",
+    "members.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "members.throttle.ThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -66,7 +67,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": SECRETS.database(BASE_DIR)}
-# Sessions, log-in throttling and the cache live in the database: every app server shares them.
+# Sessions, rate-limit counters and the cache live in the database: every app server shares them.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 CACHES = {
     "default": {
@@ -123,6 +124,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Preload is a one-way submission to browsers' lists, for the operator to opt into.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# How many proxies (load balancer, nginx) append to X-Forwarded-For in front of the app: the
+# client's address is the one the farthest of them saw (config/ratelimit.py).
+TRUSTED_PROXY_COUNT = SECRETS.get_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Sign-up attempts (not only successes) allowed per client address per hour.
+SIGNUP_LIMIT_PER_HOUR = SECRETS.get_int("SIGNUP_LIMIT_PER_HOUR", 10, minimum=1)
 
 LOGGING = {
     "version": 1,

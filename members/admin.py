@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html
 
-from members.models import Follow, LoginFailure, User
+from members.models import Follow, User
 
 
 @admin.register(User)
@@ -45,16 +45,3 @@ class FollowAdmin(admin.ModelAdmin):
     search_fields = ("follower__username", "following__username")
     raw_id_fields = ("follower", "following")
     date_hierarchy = "created"
-
-
-@admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
-    """Recent failed log-ins, for spotting guessing; deleting one lifts its share of a lock."""
-
-    list_display = ("login", "address", "created")
-    search_fields = ("login", "address")
-    readonly_fields = ("login", "address", "created")
-    date_hierarchy = "created"
-
-    def has_add_permission(self, request) -> bool:
-        return False

@@ -1,21 +1,38 @@
-"""Log in with a username or an email address, either in any case."""
+"""Log in with a username or an email address, either in any case; every password check is
+throttled (members/throttle.py)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from members import throttle
+
 
 class UsernameOrEmailBackend(ModelBackend):
-    """ModelBackend that also accepts the email address in the username field."""
+    """ModelBackend that also accepts the email address in the username field, and counts
+    every password it checks against the log-in throttle, wherever the check comes from (the
+    site's log-in, the admin's, the old password when changing it)."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
         User = get_user_model()
-        user = User.objects.by_login(username).first()
+        # PostgreSQL text cannot hold NUL, so no member's name or email has one.
+        user = None if "\x00" in username else User.objects.by_login(username).first()
         if user is None:
-            # Hash anyway, so response time does not tell which logins exist.
-            User().set_password(password)
-            return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+            account = throttle.unknown_account(username)
+        else:
+            account = throttle.member_account(user.pk)
+        matched = throttle.check(
+            request, scope="password", account=account, verify=lambda: _matches(user, password)
+        )
+        if matched and self.user_can_authenticate(user):
             return user
         return None
+
+
+def _matches(user, password: str) -> bool:
+    if user is None:
+        # Hash anyway, so response time does not tell which logins exist.
+        get_user_model()().set_password(password)
+        return False
+    return user.check_password(password)

@@ -1,11 +1,22 @@
 """Validate and normalise what people type into the members pages."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
 from members import throttle
-from members.models import LOGIN_MAX_LENGTH, RESERVED_USERNAMES, User, folded
+from members.models import (
+    EMAIL_TAKEN,
+    LOGIN_MAX_LENGTH,
+    RESERVED_USERNAMES,
+    USERNAME_TAKEN,
+    User,
+    folded,
+)
 from posts.forms import photo_process
 from posts.images import Rendition, avatar_rendition
 
@@ -23,14 +34,14 @@ def _clean_username(form: forms.ModelForm) -> str:
         raise ValidationError("That username is reserved. Please choose another.")
     others = User.objects.named(username).exclude(pk=form.instance.pk)
     if others.exists():
-        raise ValidationError("A user with that username already exists.")
+        raise ValidationError(USERNAME_TAKEN)
     return username
 
 
 def _clean_email(form: forms.ModelForm) -> str:
     email = folded(form.cleaned_data["email"])
     if User.objects.with_email(email).exclude(pk=form.instance.pk).exists():
-        raise ValidationError("An account with that email address already exists.")
+        raise ValidationError(EMAIL_TAKEN)
     return email
 
 
@@ -55,8 +66,21 @@ class SignupForm(BaseUserCreationForm):
         return _clean_email(self)
 
 
-class LoginForm(AuthenticationForm):
-    """Django's login form, labelled for a username or an email address, and throttled."""
+def _refused_or(request, error: ValidationError) -> ValidationError:
+    """The throttle's refusal, if it refused this request's password check, else ``error``."""
+    refused = throttle.refusal(request)
+    return ValidationError(refused.message, code="throttled") if refused else error
+
+
+class ThrottleMessageMixin:
+    """For log-in forms: say so when the throttle, not the password, refused the log-in."""
+
+    def get_invalid_login_error(self) -> ValidationError:
+        return _refused_or(self.request, super().get_invalid_login_error())
+
+
+class LoginForm(ThrottleMessageMixin, AuthenticationForm):
+    """Django's login form, labelled for a username or an email address."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,20 +91,36 @@ class LoginForm(AuthenticationForm):
             "That username or email and password don't match an account. Check them and try again."
         )
 
-    def clean(self):
-        account = throttle.account_key(self.cleaned_data.get("username") or "")
-        address = throttle.client_address(self.request)
-        refusal = throttle.login_blocked(account=account, address=address)
-        if refusal:
-            raise ValidationError(refusal, code="throttled")
-        try:
-            cleaned = super().clean()
-        except ValidationError as exc:
-            if exc.code == "invalid_login":
-                throttle.login_failed(account=account, address=address)
-            raise
-        throttle.login_succeeded(account=account)
-        return cleaned
+
+class AdminLoginForm(ThrottleMessageMixin, AdminAuthenticationForm):
+    """The admin's log-in form, which says when the throttle refused."""
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, with the old password checked by the authentication backend, so that
+    guesses count against the log-in throttle."""
+
+    def __init__(self, user, *args, request: HttpRequest, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        checked = authenticate(self.request, username=self.user.username, password=old_password)
+        if checked is None or checked.pk != self.user.pk:
+            raise _refused_or(
+                self.request,
+                ValidationError(
+                    self.error_messages["password_incorrect"], code="password_incorrect"
+                ),
+            )
+        return old_password
+
+
+class AdminPasswordChangeForm(PasswordChangeForm):
+    """The admin's password change form (Django's marks required fields), throttled."""
+
+    required_css_class = "required"
 
 
 class ProfileForm(forms.ModelForm):

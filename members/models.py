@@ -8,6 +8,8 @@ from django.urls import reverse
 
 USERNAME_MAX_LENGTH = 30
 LOGIN_MAX_LENGTH = 254
+USERNAME_TAKEN = "A user with that username already exists."
+EMAIL_TAKEN = "An account with that email address already exists."
 
 # Instagram's alphabet: ASCII letters, digits, '.' and '_'. Keeping usernames ASCII and
 # lowercase rules out look-alikes that differ only in case or by confusable characters.
@@ -69,7 +71,7 @@ class User(AbstractUser):
         unique=True,
         validators=[username_validator],
         help_text="Up to 30 lowercase letters, numbers, periods and underscores.",
-        error_messages={"unique": "A user with that username already exists."},
+        error_messages={"unique": USERNAME_TAKEN},
     )
     email = models.EmailField("email address")
     full_name = models.CharField(max_length=150, blank=True)
@@ -129,21 +131,3 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower} follows {self.following}"
-
-
-class LoginFailure(models.Model):
-    """A failed log-in. Recent ones throttle further tries; kept in the database, so every app
-    server counts the same failures."""
-
-    login = models.CharField(max_length=LOGIN_MAX_LENGTH)
-    address = models.GenericIPAddressField()
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["login", "created"]),
-            models.Index(fields=["address", "created"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.login} from {self.address}"

@@ -1,9 +1,13 @@
 """Sign-up, log-in, profiles and follows. Views validate, call one service, then redirect."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,13 +15,15 @@ from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from config import ratelimit
 from config.media import StorageUnavailable
 from members import selectors, services
-from members.forms import LoginForm, ProfileForm, SignupForm
+from members.forms import LoginForm, PasswordChangeForm, ProfileForm, SignupForm
 from members.models import User
 from posts import selectors as post_selectors
 
 PEOPLE_PER_PAGE = 50
+SIGNUP_WINDOW = timedelta(hours=1)
 
 
 def next_url(request: HttpRequest, default: str) -> str:
@@ -41,12 +47,31 @@ def next_url(request: HttpRequest, default: str) -> str:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("/")
+    if request.method == "POST":
+        # Every attempt counts, not only successes: the form's answers tell which usernames
+        # and emails are taken, so probing them is limited too.
+        hit = ratelimit.hit(
+            "signup",
+            ratelimit.client_key(request),
+            limit=settings.SIGNUP_LIMIT_PER_HOUR,
+            window=SIGNUP_WINDOW,
+        )
+        if not hit.allowed:
+            return ratelimit.too_many_requests(
+                request,
+                message=f"Too many sign-ups from your network. Wait {hit.minutes} minutes.",
+                retry_after=hit.retry_after,
+            )
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="members.backends.UsernameOrEmailBackend")
-        messages.success(request, f"Welcome, {user.username}! Add a photo so friends know you.")
-        return redirect(next_url(request, reverse_lazy("members:edit")))
+        try:
+            user = services.user_create(user=form.instance, password=form.cleaned_data["password1"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, user, backend="members.backends.UsernameOrEmailBackend")
+            messages.success(request, f"Welcome, {user.username}! Add a photo so friends know you.")
+            return redirect(next_url(request, reverse_lazy("members:edit")))
     return render(request, "members/signup.html", {"form": form})
 
 
@@ -61,8 +86,12 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = PasswordChangeForm
     template_name = "members/password.html"
     success_url = reverse_lazy("members:edit")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         messages.success(self.request, "Your password has been changed.")

@@ -1,9 +1,13 @@
 """Sign-up, log-in, profiles and follows, through the pages people use."""
 
+import threading
+
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
+from django.test import Client
 from django.urls import reverse
 
+from members.forms import SignupForm
 from members.models import Follow, User
 from tests import factories
 
@@ -200,3 +204,83 @@ def test_the_admin_lists_users_for_staff_only(client, owner):
     response = client.get("/admin/members/user/")
     assert response.status_code == 200
     assert "olivia" in response.content.decode()
+
+
+def sign_up(client, number: int, **extra):
+    details = {**SIGNUP, "username": f"alice{number}", "email": f"alice{number}@example.com"}
+    return client.post(reverse("members:signup"), details, **extra)
+
+
+def test_one_address_gets_ten_sign_ups_an_hour(client):
+    for number in range(10):
+        assert sign_up(Client(), number).status_code == 302
+    response = sign_up(Client(), 10)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    page = response.content.decode()
+    assert "Too many sign-ups from your network" in page
+    assert 'class="topbar"' in page  # the site's own page, not a bare error
+    assert User.objects.count() == 10
+    assert sign_up(Client(), 11, REMOTE_ADDR="198.51.100.20").status_code == 302
+
+
+def test_probing_which_emails_are_registered_is_rate_limited(client):
+    factories.user(username="alice", email="alice@example.com")
+    for number in range(10):
+        response = client.post(
+            reverse("members:signup"), {**SIGNUP, "email": f"probe{number}@example.com"}
+        )
+        assert response.status_code in (200, 302)
+        client.post("/accounts/logout/")
+    response = client.post(reverse("members:signup"), {**SIGNUP, "email": "alice@example.com"})
+    assert response.status_code == 429
+    assert "already exists" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"HTTP_ACCEPT": "application/json"}, {"HTTP_X_REQUESTED_WITH": "fetch"}],
+)
+def test_a_refused_sign_up_answers_json_to_scripts(client, settings, headers):
+    settings.SIGNUP_LIMIT_PER_HOUR = 1
+    assert sign_up(client, 1).status_code == 302
+    client.post("/accounts/logout/")
+    response = sign_up(client, 2, **headers)
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
+    assert "Too many sign-ups" in response.json()["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("clash", ["username", "email"])
+def test_simultaneous_sign_ups_with_one_name_get_a_form_error(monkeypatch, clash):
+    """Four people submit the same username (or email) at once: each passes the form's own
+    check before any of them is saved; one gets the account, the others a clear message."""
+    arrived = threading.Barrier(4)
+    post_clean = SignupForm._post_clean
+
+    def all_validated(form):
+        post_clean(form)
+        arrived.wait(timeout=30)
+
+    monkeypatch.setattr(SignupForm, "_post_clean", all_validated)
+    responses = []
+
+    def submit(number):
+        details = {**SIGNUP, "username": f"alice{number}", "email": f"alice{number}@example.com"}
+        details[clash] = SIGNUP[clash]
+        try:
+            responses.append(Client().post(reverse("members:signup"), details))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(number,)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(response.status_code for response in responses) == [200, 200, 200, 302]
+    for response in responses:
+        if response.status_code == 200:
+            assert "already exists" in " ".join(response.context["form"].errors[clash])
+    assert User.objects.count() == 1

@@ -25,6 +25,7 @@ PRODUCTION = {
     "AWS_STORAGE_BUCKET_NAME": "instagram-media",
     "AWS_S3_REGION_NAME": "ap-northeast-2",
     "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    "TRUSTED_PROXY_COUNT": 2,
 }
 
 
@@ -235,6 +236,22 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     result = start(tmp_path, PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_warns_of_a_proxy_whose_addresses_are_not_trusted(tmp_path):
+    secrets = {key: value for key, value in PRODUCTION.items() if key != "TRUSTED_PROXY_COUNT"}
+    result = start(tmp_path, secrets, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "site.W001" in result.stderr and "TRUSTED_PROXY_COUNT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("TRUSTED_PROXY_COUNT", -1), ("SIGNUP_LIMIT_PER_HOUR", 0)]
+)
+def test_limits_out_of_range_stop_start_up(tmp_path, key, value):
+    result = start(tmp_path, {**PRODUCTION, key: value})
+    assert result.returncode != 0
+    assert f"key {key!r} must be at least" in result.stderr
 
 
 def test_secrets_never_reach_the_output_of_a_failed_start(tmp_path):
