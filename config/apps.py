@@ -4,13 +4,17 @@ from django.core import checks
 
 
 class SiteConfig(AppConfig):
-    """Project-wide checks; ``config`` has no models."""
+    """Project-wide checks and media receivers; ``config`` has no models."""
 
     name = "config"
     label = "site"
 
     def ready(self) -> None:
+        from config.media import files_follow_rows
+
         checks.register(embedded_default_check)
+        # Here, once every app's models are loaded, so that no model with a file field is missed.
+        files_follow_rows()
 
 
 def embedded_default_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:

@@ -90,10 +90,6 @@ class PostImage(models.Model):
     def __str__(self) -> str:
         return f"photo {self.order + 1} of {self.post.code}"
 
-    @property
-    def object_names(self) -> list[str]:
-        return [self.display.name, self.thumbnail.name]
-
 
 class Comment(models.Model):
     author = models.ForeignKey(

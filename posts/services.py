@@ -1,11 +1,12 @@
-"""Writes to posts, likes and comments. Photos are stored before rows, and removed with them."""
+"""Writes to posts, likes and comments. Photos are stored before rows; config.media removes
+them after the rows are gone."""
 
 from collections.abc import Sequence
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
-from config.media import objects_delete_on_commit, objects_rolled_back, rendition_store
+from config.media import objects_rolled_back, rendition_store
 from members.models import User
 from posts import text
 from posts.forms import Photo
@@ -79,10 +80,7 @@ def post_update(*, post: Post, caption: str, alt_texts: dict[int, str]) -> Post:
 
 def post_delete(*, post: Post) -> None:
     """Delete the post and its rows; its objects go once the deletion has committed."""
-    with transaction.atomic():
-        names = [name for image in post.images.all() for name in image.object_names]
-        post.delete()
-        objects_delete_on_commit(names)
+    post.delete()
 
 
 def _links_sync(post: Post) -> None:
