@@ -64,10 +64,20 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
-class PostForm(forms.Form):
+def new_submission() -> uuid.UUID:
+    """A fresh one-time key for a form that must not make two rows when sent twice."""
+    return uuid.uuid4()
+
+
+class SubmittedOnceForm(forms.Form):
+    """A form carrying a one-time key; services._created_once makes one row per key."""
+
+    submission = forms.UUIDField(required=False, initial=new_submission, widget=forms.HiddenInput)
+
+
+class PostForm(SubmittedOnceForm):
     """One to ten photos, each with optional alt text, and a caption."""
 
-    submission = forms.UUIDField(required=False, initial=uuid.uuid4, widget=forms.HiddenInput)
     photos = MultipleFileField(
         label="Photos",
         required=False,
@@ -150,7 +160,7 @@ class PostEditForm(forms.Form):
         return {image.pk: self.cleaned_data[f"alt_{image.pk}"] for image in self.images}
 
 
-class CommentForm(forms.Form):
+class CommentForm(SubmittedOnceForm):
     text = forms.CharField(
         label="Add a comment",
         max_length=COMMENT_MAX_LENGTH,

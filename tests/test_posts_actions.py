@@ -1,5 +1,7 @@
 """Likes, comments, edits and deletes: who may do them, and what they leave behind."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -51,6 +53,19 @@ def test_commenting_from_fetch_returns_the_rendered_comment(client, follower, po
     html = response.content.decode()
     assert "&lt;b&gt;so&lt;/b&gt; nice" in html
     assert '<a href="/explore/tags/sun/">#sun</a>' in html
+
+
+def test_a_page_s_comment_form_makes_a_new_comment_each_time_it_is_used(client, follower, post):
+    client.force_login(follower)
+    page = client.get(f"/p/{post.code}/").content.decode()
+    key = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    for text in ("one", "two"):
+        response = client.post(
+            f"/p/{post.code}/comments/", {"text": text, "submission": key}, headers=JSON
+        )
+        assert response.status_code == 200
+        key = response["X-Next-Submission"]
+    assert list(Comment.objects.values_list("text", flat=True)) == ["one", "two"]
 
 
 def test_an_empty_or_overlong_comment_is_refused(client, follower, post):
