@@ -1,6 +1,6 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server]     (all four when none is named)
+    bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
 is compared with a reference measured in the same run, since shared machines drift.
@@ -13,7 +13,7 @@ import tempfile
 from bench import report, stack
 
 SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
-BENCHMARKS = ("images", "pages", "presign", "server")
+BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server = (
+        images, pages, presign, server, bombs = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
@@ -63,6 +63,14 @@ def main() -> None:
                     notes += server.upload_lines(details["upload_ms"])
                     notes += ["Worker peak RSS per upload:"]
                     notes += server.memory_lines(details["memory"])
+        if "bombs" in chosen:
+            if not {"pages", "presign", "server"} & set(chosen):
+                pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
+            with pages.using(urls[LARGE]):
+                cookie = pages.reader_client().cookies["sessionid"].value
+            found, details = bombs.run(env, cookie)
+            rows += _record("bombs", found, details)
+            notes += ["Decompression bombs (issue 11):", *bombs.lines(details)]
 
     print()
     print(report.table(rows))

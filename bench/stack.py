@@ -133,7 +133,7 @@ class Server:
 
 @contextmanager
 def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
-    """The checkout served by gunicorn with ``workers`` sync workers, as in production.
+    """The checkout served by gunicorn with ``workers`` sync workers and production's time-out.
 
     No access log: writing one line per request would be measured as part of every page.
     """
@@ -141,7 +141,7 @@ def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
     with tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log:
         process = subprocess.Popen(
             [BIN / "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--no-control-socket"],
+             "--workers", str(workers), "--timeout", "120", "--no-control-socket"],
             cwd=ROOT, env=clean_environ(**env), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"

@@ -4,14 +4,18 @@ from django.core import checks
 
 
 class SiteConfig(AppConfig):
-    """Project-wide checks, and the rows every app shares (rate-limit counters)."""
+    """Project-wide checks, media receivers, and the rows every app shares (rate-limit counters)."""
 
     name = "config"
     label = "site"
 
     def ready(self) -> None:
+        from config.media import files_follow_rows
+
         checks.register(embedded_default_check)
         checks.register(proxy_count_check, deploy=True)
+        # Here, once every app's models are loaded, so that no model with a file field is missed.
+        files_follow_rows()
 
 
 def embedded_default_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:

@@ -1,9 +1,11 @@
 """Keep rows and their stored objects together: no row without its file, no file without its row.
 
 Objects are written before the rows that name them. If anything fails before the rows are
-committed, the objects written so far are deleted again; objects a committed change no longer
-needs are deleted only after the commit. A deletion that fails is logged, and ``media_gc``
-removes the orphan later.
+committed, the objects written so far are deleted again. Objects a committed change no longer
+needs are deleted only after the commit, by receivers connected to every model with a file
+field (``files_follow_rows``): however a row goes (a service, the admin, a queryset, a cascade,
+a shell) or whatever replaces its file, no caller has to remember. A deletion that fails is
+logged, and ``media_gc`` removes the orphan later.
 """
 
 import logging
@@ -13,10 +15,12 @@ from contextlib import contextmanager
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
+from django.apps import apps
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import transaction
+from django.core.files.storage import Storage, default_storage
+from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from posts.images import Rendition
 
@@ -59,17 +63,65 @@ def objects_rolled_back() -> Iterator[list[str]]:
         raise
 
 
-def objects_delete_on_commit(names: Iterable[str]) -> None:
-    """Delete objects once the current transaction commits (at once outside one)."""
-    names = [name for name in names if name]
-    if names:
-        transaction.on_commit(lambda: objects_delete(names))
-
-
-def objects_delete(names: Iterable[str]) -> None:
+def objects_delete(names: Iterable[str], storage: Storage = default_storage) -> None:
     """Delete objects, logging (not raising) failures: the caller's data is already safe."""
     for name in names:
         try:
-            default_storage.delete(name)
+            storage.delete(name)
         except STORAGE_ERRORS:
             logger.exception("Could not delete media object %s; media_gc will remove it.", name)
+
+
+def files_follow_rows() -> None:
+    """Connect the receivers below for every installed model that has a file field."""
+    for model in apps.get_models():
+        if _file_fields(model):
+            pre_save.connect(_files_before_save, sender=model, dispatch_uid=f"files:{model}")
+            post_save.connect(_replaced_files_delete, sender=model, dispatch_uid=f"files:{model}")
+            post_delete.connect(_row_files_delete, sender=model, dispatch_uid=f"files:{model}")
+
+
+def _file_fields(model: type[models.Model]) -> list[models.FileField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
+
+
+def _files_before_save(sender, instance, raw, using, update_fields, **kwargs) -> None:
+    """Note the names the row holds in the database now, before this save replaces them.
+
+    Read from the database, not from the instance, which may have been loaded before another
+    request changed the row; inside a transaction the row stays locked until the commit, so
+    two saves racing each other each see the name the other one left.
+    """
+    instance._files_before_save = {}
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    fields = [f for f in _file_fields(sender) if update_fields is None or f.name in update_fields]
+    if not fields:
+        return
+    rows = sender._base_manager.using(using).filter(pk=instance.pk)
+    if transaction.get_connection(using).in_atomic_block:
+        rows = rows.select_for_update()
+    names = rows.values_list(*[f.attname for f in fields]).first()
+    if names is not None:
+        instance._files_before_save = dict(zip(fields, names, strict=True))
+
+
+def _replaced_files_delete(sender, instance, using, **kwargs) -> None:
+    """After the commit, delete the objects this save replaced."""
+    before = getattr(instance, "_files_before_save", {})
+    instance._files_before_save = {}
+    for field, name in before.items():
+        if name and name != getattr(instance, field.attname).name:
+            _delete_on_commit(field, name, using)
+
+
+def _row_files_delete(sender, instance, using, **kwargs) -> None:
+    """After the commit, delete every object the deleted row named."""
+    for field in _file_fields(sender):
+        _delete_on_commit(field, getattr(instance, field.attname).name, using)
+
+
+def _delete_on_commit(field: models.FileField, name: str, using: str) -> None:
+    """Delete the object once the current transaction commits (at once outside one)."""
+    if name:
+        transaction.on_commit(lambda: objects_delete([name], field.storage), using=using)

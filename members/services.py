@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from config.media import objects_delete_on_commit, objects_rolled_back, rendition_store
+from config.media import objects_rolled_back, rendition_store
 from members.models import EMAIL_TAKEN, USERNAME_TAKEN, Follow, User
 from posts.images import Rendition
 
@@ -31,10 +31,9 @@ def user_create(*, user: User, password: str) -> User:
 def profile_update(*, user: User, photo: Rendition | None, remove_photo: bool) -> User:
     """Save ``user``'s edited fields, and their new (or removed) profile photo.
 
-    The new photo is written first and removed again if the row cannot be saved; the old one is
-    deleted only after the new row is committed.
+    The new photo is written first and removed again if the row cannot be saved. The photo the
+    row held until now, whichever request stored it, is deleted after the commit (config.media).
     """
-    old_photo = user.avatar.name
     with objects_rolled_back() as written:
         if photo is not None:
             rendition_store(field_file=user.avatar, rendition=photo, written=written)
@@ -42,8 +41,6 @@ def profile_update(*, user: User, photo: Rendition | None, remove_photo: bool) -
             user.avatar = ""
         with transaction.atomic():
             user.save()
-            if user.avatar.name != old_photo:
-                objects_delete_on_commit([old_photo])
     return user
 
 

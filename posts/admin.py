@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from posts.models import Comment, Post, PostImage, Tag
-from posts.services import post_delete
 
 
 def _thumbnail(image: PostImage | None, size: int) -> str:
@@ -55,14 +54,6 @@ class PostAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("images")
-
-    def delete_model(self, request, obj: Post) -> None:
-        # Through the service, so the photos leave the bucket with the post.
-        post_delete(post=obj)
-
-    def delete_queryset(self, request, queryset) -> None:
-        for post in queryset:
-            post_delete(post=post)
 
     @admin.display(description="Photo")
     def first_photo(self, post: Post) -> str:

@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from posts import images
 from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
 from posts.models import (
     ALT_TEXT_MAX_LENGTH,
@@ -36,6 +37,31 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
         return process(upload.read())
     except ImageError as exc:
         raise ValidationError(str(exc)) from None
+
+
+def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:
+    """The first upload with which one request's photos would decode more than
+    REQUEST_MAX_PIXELS, and why it is refused; None when they fit.
+
+    Read from the files' headers, before any of them is decoded: a few kilobytes of flat
+    colour can claim 50 megapixels, and ten of them would hold a worker for seconds. A header
+    the pipeline refuses counts nothing here; processing the file reports why.
+    """
+    total = 0
+    for index, upload in enumerate(uploads):
+        try:
+            total += images.post_pixels(upload) if upload.size <= MAX_UPLOAD_BYTES else 0
+        except ImageError:
+            pass
+        finally:
+            upload.seek(0)
+        if total > images.REQUEST_MAX_PIXELS:
+            return index, (
+                f"With this photo, the post's photos would need {total / 1_000_000:.0f} "
+                f"megapixels of processing; one post may take at most "
+                f"{images.REQUEST_MAX_PIXELS // 1_000_000}. Share the rest in another post."
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,10 +98,20 @@ ALT_TEXT = forms.CharField(
 )
 
 
-class PostForm(forms.Form):
+def new_submission() -> uuid.UUID:
+    """A fresh one-time key for a form that must not make two rows when sent twice."""
+    return uuid.uuid4()
+
+
+class SubmittedOnceForm(forms.Form):
+    """A form carrying a one-time key; services._created_once makes one row per key."""
+
+    submission = forms.UUIDField(required=False, initial=new_submission, widget=forms.HiddenInput)
+
+
+class PostForm(SubmittedOnceForm):
     """One to ten photos, each with optional alt text, and a caption."""
 
-    submission = forms.UUIDField(required=False, initial=uuid.uuid4, widget=forms.HiddenInput)
     photos = MultipleFileField(
         label="Photos",
         required=False,
@@ -114,6 +150,10 @@ class PostForm(forms.Form):
             raise ValidationError("Choose at least one photo.")
         if len(uploads) > PHOTOS_MAX:
             raise ValidationError(f"A post holds at most {PHOTOS_MAX} photos.")
+        if over := pixels_over_budget(uploads):
+            index, message = over
+            self.photo_errors[index] = message
+            raise ValidationError(f"Photo {index + 1} ({uploads[index].name}): {message}")
         photos, errors = [], []
         for index, upload in enumerate(uploads):
             alt = self.alt_texts[index] if index < len(self.alt_texts) else ""
@@ -155,7 +195,7 @@ class PostEditForm(forms.Form):
         return {image.pk: self.cleaned_data[f"alt_{image.pk}"] for image in self.images}
 
 
-class CommentForm(forms.Form):
+class CommentForm(SubmittedOnceForm):
     text = forms.CharField(
         label="Add a comment",
         max_length=COMMENT_MAX_LENGTH,

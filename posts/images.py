@@ -2,16 +2,19 @@
 
 Pure functions, bytes in and bytes out, with no Django, ORM or storage, so they can be tested
 and benchmarked alone. Every upload is decoded once, as small as its renditions allow (JPEG
-draft mode), and every rendition is derived from that one decoded image.
+draft mode), and every rendition is derived from that one decoded image. How many pixels that
+decode takes is known from the header alone (``post_pixels``), so that a request's photos can
+be refused together before any of them is decoded.
 """
 
+import ctypes
 import io
 import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Self
+from typing import IO, Self
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms
@@ -20,6 +23,13 @@ pillow_heif.register_heif_opener()
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MB
 MAX_PIXELS = 50_000_000  # 50 megapixels
+# Pixels decoded for all the photos of one request together, so that a post of flat 2 KB files
+# claiming 50 MP each cannot hold a worker for seconds per photo. Ten 12 MP HEICs or PNGs fit,
+# as do three photos at MAX_PIXELS; a JPEG counts at its draft size (a 12 MP one as 3 MP).
+REQUEST_MAX_PIXELS = 150_000_000
+# After decoding at least this many pixels, hand the freed memory back to the system: glibc
+# keeps it otherwise, and a worker stays hundreds of MB larger after a single large photo.
+RELEASE_AFTER_PIXELS = 10_000_000
 DISPLAY_MAX_WIDTH = 1080
 THUMBNAIL_SIZE = 640
 AVATAR_SIZE = 320
@@ -66,6 +76,11 @@ _BAND_ROWS = 512
 _WHITE = (255, 255, 255)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
+try:
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):
+    _malloc_trim = None  # not glibc (musl, macOS): its allocator has no malloc_trim
+
 
 class ImageError(ValueError):
     """A user-facing reason why an upload is not an acceptable photo."""
@@ -106,6 +121,17 @@ class _Target:
 _Plan = Callable[[tuple[int, int]], tuple[_Target, ...]]
 
 
+@dataclass(frozen=True)
+class _Opened:
+    """A file whose header is read and checked, set to decode just large enough for a plan."""
+
+    source: Image.Image  # not decoded yet; its size is the size it will decode at
+    transpose: Image.Transpose | None
+    upright: tuple[int, int]  # the full-size (width, height), upright
+    targets: tuple[_Target, ...]
+    needed: tuple[int, int]  # the least (width, height) the targets need from the decoder
+
+
 def post_renditions(data: bytes) -> tuple[Rendition, Rendition]:
     """(display, thumbnail) for a post photo.
 
@@ -125,6 +151,16 @@ def avatar_rendition(data: bytes) -> Rendition:
     """
     (avatar,) = _render(data, _avatar_plan)
     return avatar
+
+
+def post_pixels(file: IO[bytes]) -> int:
+    """How many pixels ``post_renditions`` will decode for this file, from its header alone.
+
+    A JPEG counts at the reduced size draft mode decodes it at. Raises ImageError for a header
+    ``post_renditions`` would refuse.
+    """
+    source = _open(file, _post_plan).source
+    return source.width * source.height
 
 
 def _post_plan(size: tuple[int, int]) -> tuple[_Target, ...]:
@@ -171,27 +207,46 @@ def _centred_box(
 
 def _render(data: bytes, plan: _Plan) -> list[Rendition]:
     """Decode `data` once, then crop, scale and encode every target of the plan."""
-    image, targets = _decode(data, plan)
-    return [
+    image, targets, decoded = _decode(data, plan)
+    renditions = [
         _encode(image.resize(t.size, Image.Resampling.LANCZOS, box=t.box), t.quality)
         for t in targets
     ]
+    del image
+    if decoded >= RELEASE_AFTER_PIXELS and _malloc_trim is not None:
+        _malloc_trim(0)
+    return renditions
 
 
-def _decode(data: bytes, plan: _Plan) -> tuple[Image.Image, list[_Target]]:
+def _decode(data: bytes, plan: _Plan) -> tuple[Image.Image, list[_Target], int]:
     """Check and decode `data` just large enough for the plan, upright and as sRGB RGB.
 
-    Returns the pixels and the plan's targets with their boxes in those pixels' coordinates.
-    Everything that reads the untrusted bytes happens here, so that a hostile or damaged file
-    ends as an ImageError, and no image larger than the returned one outlives this call.
+    Returns the pixels, the plan's targets with their boxes in those pixels' coordinates, and
+    how many pixels were decoded. Everything that reads the untrusted bytes happens here or in
+    `_open`, so that a hostile or damaged file ends as an ImageError, and no image larger than
+    the returned one outlives this call.
     """
     if not data:
         raise ImageError(_EMPTY)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImageError(_TOO_LARGE)
+    opened = _open(io.BytesIO(data), plan)
+    source = opened.source
     with _reading_untrusted_image():
-        # Image.open reads only the header, so the pixel count is known before any decoding.
-        source = Image.open(io.BytesIO(data), formats=_FORMATS)
+        source.load()
+    image = _upright_srgb(source, opened.needed, opened.transpose)
+    width, height = opened.upright
+    targets = [t.scaled(image.width / width, image.height / height) for t in opened.targets]
+    return image, targets, source.width * source.height
+
+
+def _open(file: IO[bytes], plan: _Plan) -> _Opened:
+    """Read and check the header of `file`, and set it to decode just large enough for `plan`.
+
+    Image.open reads only the header, so the pixel count is known before any decoding.
+    """
+    with _reading_untrusted_image():
+        source = Image.open(file, formats=_FORMATS)
         if source.width * source.height > MAX_PIXELS:
             raise ImageError(_TOO_MANY_PIXELS)
         transpose = _EXIF_TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation))
@@ -200,12 +255,10 @@ def _decode(data: bytes, plan: _Plan) -> tuple[Image.Image, list[_Target]]:
     scale = min(1.0, max(t.scale for t in targets))
     needed = (math.ceil(source.width * scale), math.ceil(source.height * scale))
     with _reading_untrusted_image():
-        # For a JPEG, libjpeg decodes at 1/2, 1/4 or 1/8 scale, still at least `needed`;
+        # For a JPEG, libjpeg will decode at 1/2, 1/4 or 1/8 scale, still at least `needed`;
         # other formats ignore this. An animated image loads its first frame only.
         source.draft("RGB", needed)
-        source.load()
-    image = _upright_srgb(source, needed, transpose)
-    return image, [t.scaled(image.width / upright[0], image.height / upright[1]) for t in targets]
+    return _Opened(source, transpose, upright, targets, needed)
 
 
 @contextmanager

@@ -50,8 +50,8 @@ class Post(models.Model):
     mentions = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="mentioned_in", blank=True
     )
-    # The new-post form's one-time key: a second submission of the same form (a double click,
-    # a retry after a time-out) finds the first post instead of making another.
+    # The form's one-time key: a second submission of the same form (a double click, a retry
+    # after a time-out) finds the first post instead of making another (services._created_once).
     submission = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -92,10 +92,6 @@ class PostImage(models.Model):
     def __str__(self) -> str:
         return f"photo {self.order + 1} of {self.post.code}"
 
-    @property
-    def object_names(self) -> list[str]:
-        return [self.display.name, self.thumbnail.name]
-
 
 class Comment(models.Model):
     author = models.ForeignKey(
@@ -104,9 +100,14 @@ class Comment(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
     text = models.TextField(max_length=COMMENT_MAX_LENGTH)
     created = models.DateTimeField(auto_now_add=True)
+    # The form's one-time key, as on Post: the same form sent twice makes one comment.
+    submission = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["author", "submission"], name="comment_submitted_once")
+        ]
         indexes = [models.Index(fields=["post", "-created", "-id"], name="comment_post_recent")]
 
     def __str__(self) -> str:

@@ -1,15 +1,49 @@
-"""Writes to posts, likes and comments. Photos are stored before rows, and removed with them."""
+"""Writes to posts, likes and comments. Photos are stored before rows; config.media removes
+them after the rows are gone."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
-from config.media import objects_delete_on_commit, objects_rolled_back, rendition_store
+from config.media import objects_rolled_back, rendition_store
 from members.models import User
 from posts import text
 from posts.forms import Photo
 from posts.models import Comment, Like, Post, PostImage, Tag
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _created_once(
+    *, rows: models.QuerySet[M], submission: UUID | None, create: Callable[[], M]
+) -> M:
+    """``create()``, unless ``rows`` already hold the row this form submission made.
+
+    ``submission`` is the form's one-time key, unique per author in the database. A form sent
+    twice (a double click, a retry after a time-out) gives the first row back, also when both
+    arrive at once: the loser's insert breaks the unique constraint, and the winner's row is
+    returned. ``create`` must write in a transaction of its own, so that its failure leaves the
+    connection usable.
+    """
+    earlier = _submitted(rows, submission)
+    if earlier:
+        return earlier
+    try:
+        return create()
+    except IntegrityError:
+        # The same form's other submission committed first, while this one was working.
+        earlier = _submitted(rows, submission)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _submitted(rows: models.QuerySet[M], submission: UUID | None) -> M | None:
+    if submission is None:
+        return None
+    return rows.filter(submission=submission).first()
 
 
 def post_create(
@@ -20,23 +54,13 @@ def post_create(
     If any write fails, the objects already stored are deleted again: no object without its row.
     A form submitted twice (same ``submission``) gives the first post, and stores nothing more.
     """
-    earlier = _submitted(author, submission)
-    if earlier:
-        return earlier
-    try:
-        return _post_store(author=author, photos=photos, caption=caption, submission=submission)
-    except IntegrityError:
-        # The same form's other submission committed first, while this one was storing photos.
-        earlier = _submitted(author, submission)
-        if earlier is None:
-            raise
-        return earlier
-
-
-def _submitted(author: User, submission: UUID | None) -> Post | None:
-    if submission is None:
-        return None
-    return Post.objects.filter(author=author, submission=submission).first()
+    return _created_once(
+        rows=Post.objects.filter(author=author),
+        submission=submission,
+        create=lambda: _post_store(
+            author=author, photos=photos, caption=caption, submission=submission
+        ),
+    )
 
 
 def _post_store(
@@ -79,10 +103,7 @@ def post_update(*, post: Post, caption: str, alt_texts: dict[int, str]) -> Post:
 
 def post_delete(*, post: Post) -> None:
     """Delete the post and its rows; its objects go once the deletion has committed."""
-    with transaction.atomic():
-        names = [name for image in post.images.all() for name in image.object_names]
-        post.delete()
-        objects_delete_on_commit(names)
+    post.delete()
 
 
 def _links_sync(post: Post) -> None:
@@ -102,8 +123,17 @@ def like_delete(*, user: User, post: Post) -> None:
     Like.objects.filter(user=user, post=post).delete()
 
 
-def comment_create(*, author: User, post: Post, text: str) -> Comment:
-    return Comment.objects.create(author=author, post=post, text=text)
+def comment_create(
+    *, author: User, post: Post, text: str, submission: UUID | None = None
+) -> Comment:
+    """A comment; the same form sent twice (same ``submission``) gives the first one back."""
+    return _created_once(
+        rows=Comment.objects.filter(author=author),
+        submission=submission,
+        create=lambda: transaction.atomic(Comment.objects.create)(
+            author=author, post=post, text=text, submission=submission
+        ),
+    )
 
 
 def comment_delete(*, comment: Comment) -> None:

@@ -15,7 +15,7 @@ from config.media import StorageUnavailable
 from members.models import User
 from members.views import next_url
 from posts import selectors, services, text
-from posts.forms import CommentForm, PostEditForm, PostForm
+from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
 from posts.models import Comment, Post, Tag
 
 SUGGESTIONS = 8
@@ -138,10 +138,17 @@ def comment(request: HttpRequest, code: str) -> HttpResponse:
             return JsonResponse({"errors": form.errors["text"]}, status=400)
         messages.error(request, " ".join(form.errors["text"]))
         return redirect(next_url(request, post.get_absolute_url()))
-    new = services.comment_create(author=request.user, post=post, text=form.cleaned_data["text"])
+    new = services.comment_create(
+        author=request.user,
+        post=post,
+        text=form.cleaned_data["text"],
+        submission=form.cleaned_data["submission"],
+    )
     if _wants_json(request):
         response = render(request, "posts/_comment.html", {"comment": new, "post": post})
         response["X-Comment-Count"] = str(post.comments.count())
+        # The form stays on the page for the next comment, which needs a key of its own.
+        response["X-Next-Submission"] = str(new_submission())
         return response
     return redirect(next_url(request, post.get_absolute_url()))
 

@@ -202,6 +202,11 @@ def test_two_people_share_like_comment_follow_and_delete(people, site, bucket):
     post.get_by_label("Add a comment").fill("What a day! #sun")
     post.get_by_label("Add a comment").press("Enter")
     expect(post.locator(".comment")).to_contain_text("What a day!")
+    # The form stays for another comment, with a one-time key of its own.
+    post.get_by_label("Add a comment").fill("And again")
+    post.get_by_label("Add a comment").press("Enter")
+    expect(post.locator(".comment")).to_have_count(2)
+    expect(post.locator(".comment").nth(1)).to_contain_text("And again")
     alice.reload()
     expect(card(alice, "Summer at the").locator("[data-like-count]")).to_have_text("1")
     shot(alice, "feed")

@@ -1,5 +1,6 @@
 """S3 outages during uploads, and many requests at once: nothing is lost, nothing is doubled."""
 
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from config.storage import MediaStorage
-from posts.models import Like, Post
+from posts.models import Comment, Like, Post
 from tests import factories, imagefactory
 from tests.servers import free_port
 
@@ -203,3 +204,22 @@ def test_a_double_click_on_like_makes_one_like_and_no_error(owner, follower):
     )
     assert [r.status_code for r in responses] == [302, 302]
     assert Like.objects.filter(post=post).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_the_same_comment_form_sent_twice_at_once_makes_one_comment(owner, follower, accept):
+    post = factories.post(owner)
+    page = Client()
+    page.force_login(follower)
+    form = re.search(
+        r'name="submission" value="([^"]+)"', page.get(f"/p/{post.code}/").content.decode()
+    )
+    sent = {"text": "First!", "submission": form.group(1)}
+    responses = at_once(
+        [follower] * 2,
+        lambda client: client.post(f"/p/{post.code}/comments/", sent, headers={"Accept": accept}),
+    )
+    [comment] = Comment.objects.filter(post=post)
+    assert comment.text == "First!"
+    assert {r.status_code for r in responses} == ({302} if accept == "text/html" else {200})

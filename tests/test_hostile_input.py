@@ -401,13 +401,13 @@ def test_an_email_that_lowercasing_lengthens_is_refused_by_the_model(owner):
 
 
 def test_a_login_that_lowercasing_lengthens_is_refused_and_counted(client, owner):
-    from members.models import LoginFailure
+    from config.models import RateCounter
 
     login = "\u0130" * 254
     response = client.post("/accounts/login/", {"username": login, "password": "wrong"})
     assert response.status_code == 200
     assert "don't match an account" in html.unescape(response.content.decode())
-    assert LoginFailure.objects.count() == 1
+    assert RateCounter.objects.get(scope="password.pair").count == 1
     assert_still_serving(client)
 
 

@@ -14,7 +14,7 @@ from config import media
 from members.services import profile_update
 from posts.forms import Photo
 from posts.images import avatar_rendition, post_renditions
-from posts.models import Post
+from posts.models import Post, PostImage
 from posts.services import post_create, post_delete
 from tests import imagefactory
 
@@ -43,9 +43,13 @@ def referenced(owner, bucket) -> set[str]:
     profile_update(
         user=owner, photo=avatar_rendition(imagefactory.jpeg(400, 400)), remove_photo=False
     )
-    names = [*post.images.get().object_names, owner.avatar.name]
+    names = [*object_names(post.images.get()), owner.avatar.name]
     assert len(names) == 3 and all(names)
     return {"media/" + name for name in names}
+
+
+def object_names(image: PostImage) -> list[str]:
+    return [image.display.name, image.thumbnail.name]
 
 
 def put(bucket, key: str, body: bytes = b"left behind") -> None:
@@ -127,7 +131,7 @@ def test_a_post_whose_photos_could_not_be_deleted_leaves_orphans_that_gc_removes
     owner, bucket, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
     post = new_post(owner)
-    names = post.images.get().object_names
+    names = object_names(post.images.get())
     assert set(bucket.keys()) == {"media/" + name for name in names}
 
     def unreachable(name):
@@ -169,7 +173,7 @@ def age(path, seconds: float) -> None:
 
 def test_on_local_media_it_deletes_old_orphans_only(local_media, owner):
     post = new_post(owner)
-    kept = [local_media / name for name in post.images.get().object_names]
+    kept = [local_media / name for name in object_names(post.images.get())]
     old_orphan = local_media / "posts" / "orphan.jpg"
     new_orphan = local_media / "avatars" / "uploading.jpg"
     for path in (old_orphan, new_orphan):

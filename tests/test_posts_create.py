@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 from PIL import Image
 
+from posts import forms, images
 from posts.models import Post, PostImage, Tag
 from tests import imagefactory
 
@@ -160,3 +161,36 @@ def test_the_caption_links_tags_and_mentions_and_escapes_html(client, member, fo
 def test_new_post_needs_a_member(client):
     response = client.get("/posts/new/")
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_ten_small_files_claiming_50_megapixels_each_are_refused_before_any_decode(
+    client, member, bucket, monkeypatch
+):
+    def no_decode(data):
+        raise AssertionError("a photo was decoded")
+
+    monkeypatch.setattr(forms, "post_renditions", no_decode)
+    bombs = [
+        SimpleUploadedFile(f"flat{i}.png", imagefactory.png_bomb(7071, 7071)) for i in range(10)
+    ]
+    assert all(bomb.size < 100_000 for bomb in bombs)
+    response = share(client, *bombs, caption="kept caption", accept_json=True)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]["photos"]
+    # Three fit in the budget (149,997,123 pixels); the fourth is the one named.
+    assert error.startswith("Photo 4 (flat3.png): With this photo, the post's photos would need ")
+    assert "200 megapixels" in error and "one post may take at most 150" in error
+    assert response.json()["photo_errors"] == {"3": error.split(": ", 1)[1]}
+    assert bucket.keys() == [] and not Post.objects.exists()
+
+
+def test_the_budget_counts_jpegs_at_the_size_they_are_decoded_at(
+    client, member, bucket, monkeypatch
+):
+    monkeypatch.setattr(images, "REQUEST_MAX_PIXELS", 3_000_000)
+    # A 2400x2400 JPEG decodes at half size for a 1080-pixel display: 1.44 of its 5.76 MP.
+    assert share(client, *[imagefactory.jpeg(2400, 2400)] * 2).status_code == 302
+    response = share(client, *[imagefactory.png(1000, 1000)] * 3, imagefactory.png(10, 10))
+    assert response.status_code == 400
+    assert response.context["form"].photo_errors.keys() == {3}
+    assert len(Post.objects.all()) == 1

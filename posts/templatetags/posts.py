@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString
 
+from posts.forms import new_submission
 from posts.text import linkify
 
 register = template.Library()
@@ -15,6 +16,9 @@ WEEK = 604_800
 def linked(text: str) -> SafeString:
     """User text, escaped, with #tags and @mentions linked."""
     return linkify(text)
+
+
+register.simple_tag(new_submission, name="new_submission")
 
 
 @register.filter

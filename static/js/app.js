@@ -115,6 +115,7 @@ async function sendComment(form) {
         count.hidden = Number(response.headers.get("X-Comment-Count")) <= 2;
       }
       field.value = "";
+      form.querySelector("[name=submission]").value = response.headers.get("X-Next-Submission");
       showFormError(form, "");
     } else {
       const result = await response.json();
