@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
+
+from config.errors import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,7 @@ class DatabaseUnavailableMiddleware:
             exception,
             exc_info=exception,
         )
-        # Rendered without the request: no context processor may touch the database.
-        response = HttpResponse(render_to_string("503.html"), status=503)
+        response = error_response(request, 503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         response["Cache-Control"] = "no-store"
         return response
