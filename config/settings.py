@@ -37,6 +37,7 @@ MIDDLEWARE = [
     "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
+    "config.limits.RequestBodyLimitMiddleware",
     "config.errors.ErrorPageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,6 +105,11 @@ MEDIA_ROOT = BASE_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Whole request bodies (config/limits.py; deploy/nginx-instagram.conf matches): 1 MB, but
+# 200 MB where photos are uploaded, a post holding up to ten photos of 20 MB each.
+REQUEST_BODY_MAX_BYTES = 1_048_576
+UPLOAD_BODY_MAX_BYTES = 209_715_200
+UPLOAD_URL_NAMES = ["posts:new", "members:edit"]
 
 STORAGES = SECRETS.storages()
 
