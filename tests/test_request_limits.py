@@ -6,9 +6,12 @@ raw HTTP to a real gunicorn started with production's deploy/gunicorn.conf.py.
 
 import io
 import socket
+import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -16,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.limits import RequestBodyLimitMiddleware
+from posts import forms as post_forms
+from posts.images import post_renditions
 from posts.models import Post
 from tests import factories, imagefactory
 from tests.servers import gunicorn, production_secrets, project_copy
@@ -136,6 +141,33 @@ def test_a_body_passes_whole_if_and_only_if_it_fits_its_page(path, size, is_chun
         assert response.status_code == 200 and response.content == sent
 
 
+def test_a_worker_decodes_one_photo_at_a_time(monkeypatch):
+    """Threads share a worker's memory: concurrent uploads wait for the pipeline in turn."""
+    busy = []
+    overlapped = threading.Event()
+
+    def pipeline(data: bytes):
+        busy.append(1)
+        if len(busy) > 1:
+            overlapped.set()
+        time.sleep(0.05)
+        busy.pop()
+        return post_renditions(data)
+
+    photo = imagefactory.jpeg(200, 200)
+    threads = [
+        threading.Thread(
+            target=post_forms.photo_process, args=(SimpleUploadedFile("p.jpg", photo), pipeline)
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not overlapped.is_set()
+
+
 # --- A real gunicorn, configured as in production -----------------------------------------
 
 
@@ -192,3 +224,24 @@ def test_gunicorn_stops_reading_a_chunked_body_at_the_cap(production_site):
         assert status_of(sock) == 413
     # What the kernel's buffers took beyond the 1 MB the app read, not the 50 MB offered.
     assert sent < 20 * MB
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_clients_that_never_send_their_body_do_not_stall_the_site(production_site):
+    # With a well-formed CSRF cookie, Django's CSRF check reads the form, so waits for the body.
+    head = (
+        f"POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nContent-Type: {FORM}\n"
+        f"Cookie: csrftoken={'a' * 32}\nContent-Length: 1000\n\n"
+    )
+    stalled = [raw(production_site, head) for _ in range(2)]
+    time.sleep(1)  # both are now inside the app, waiting for a body
+    started = time.monotonic()
+    page = requests.get(production_site + "/accounts/login/", timeout=5)
+    assert page.status_code == 200
+    assert time.monotonic() - started < 3
+    # The read time-out (15 s) frees what the stalled clients held.
+    for sock in stalled:
+        with sock:
+            sock.settimeout(25)
+            sock.recv(65_536)
