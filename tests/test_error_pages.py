@@ -70,6 +70,10 @@ def _logout_by_get(client, post):
     return client.get("/accounts/logout/", headers=client.extra_headers)
 
 
+def _static_file_by_post(client, post):
+    return client.post("/static/css/app.css", headers=client.extra_headers)
+
+
 def _bug(client, post):
     client.raise_request_exception = False
     with patch.object(selectors, "post_feed", side_effect=RuntimeError("a bug")):
@@ -89,6 +93,7 @@ ERRORS = [
     (404, _missing_post, "may have been removed"),
     (405, _like_by_get, "can't do that"),
     (405, _logout_by_get, "can't do that"),
+    (405, _static_file_by_post, "can't do that"),
     (500, _bug, "couldn't finish"),
     (503, _database_down, "can't reach its data"),
 ]
