@@ -85,7 +85,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 class ErrorPageMiddleware:
     """Gives Django's bodiless 405 (``require_POST``, a class-based view's other methods, a
-    static file posted to) the site's page, keeping its ``Allow`` header."""
+    static file posted to) the site's page, keeping its ``Allow`` and ``Cache-Control``."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -95,6 +95,7 @@ class ErrorPageMiddleware:
         if response.status_code != 405:
             return response
         page = error_response(request, 405)
-        if response.has_header("Allow"):
-            page["Allow"] = response["Allow"]
+        for header in ("Allow", "Cache-Control"):
+            if response.has_header(header):
+                page[header] = response[header]
         return page
