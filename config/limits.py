@@ -45,18 +45,17 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         declared = request.META.get("CONTENT_LENGTH")
-        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if not declared and not chunked:
+        if declared:
+            length = _length(declared)
+            # Only a body over the small cap needs to know which page it is for.
+            if length > settings.REQUEST_BODY_MAX_BYTES:
+                limit = body_limit(request.path_info)
+                if length > limit:
+                    return too_large(request, limit)
             return self.get_response(request)
-        # The small cap needs no URL lookup; only a larger body asks which page it is for.
-        small = settings.REQUEST_BODY_MAX_BYTES
-        if declared and _length(declared) <= small:
+        if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return self.get_response(request)
         limit = body_limit(request.path_info)
-        if declared:
-            if _length(declared) > limit:
-                return too_large(request, limit)
-            return self.get_response(request)
         with tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE) as body:
             size = _copy_at_most(request.META["wsgi.input"], body, limit)
             if size > limit:
@@ -69,7 +68,7 @@ class RequestBodyLimitMiddleware:
 
 
 def _length(value: str) -> int:
-    """A Content-Length as a number; gunicorn has already refused one that is not."""
+    """A Content-Length as a number; a malformed one (gunicorn refuses those itself) as none."""
     try:
         return int(value)
     except ValueError:
