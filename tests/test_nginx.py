@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from tests.servers import ROOT, free_port, gunicorn, production_secrets, project_copy
-from tests.test_request_limits import FORM, MB, raw, status_of
+from tests.test_request_limits import FORM, MB, post_head, raw, status_of
 
 CONF = ROOT / "deploy" / "nginx-instagram.conf"
 NGINX = "/usr/sbin/nginx"
@@ -93,19 +93,12 @@ def _wait_for(url: str, nginx: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"nginx did not answer: {log.read_text()}")
 
 
-def _post_head(path: str, length: int) -> str:
-    return (
-        f"POST {path} HTTP/1.1\nHost: 127.0.0.1\nContent-Type: {FORM}\n"
-        f"Cookie: csrftoken={'a' * 32}\nContent-Length: {length}\n\n"
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_nginx_refuses_big_bodies_but_lets_photo_uploads_through(nginx_site):
-    with raw(nginx_site, _post_head("/accounts/login/", 300 * MB)) as sock:
+    with raw(nginx_site, post_head("/accounts/login/", f"Content-Length: {300 * MB}")) as sock:
         assert status_of(sock) == 413
-    with raw(nginx_site, _post_head("/posts/new/", 201 * MB)) as sock:
+    with raw(nginx_site, post_head("/posts/new/", f"Content-Length: {201 * MB}")) as sock:
         assert status_of(sock) == 413
     # 2 MB for a new post reach the app, whose CSRF check reads the form and finds no token.
     upload = requests.post(
@@ -119,7 +112,8 @@ def test_nginx_refuses_big_bodies_but_lets_photo_uploads_through(nginx_site):
 @pytest.mark.django_db(transaction=True)
 def test_nginx_holds_slow_clients_so_gunicorn_never_waits_for_them(nginx_site):
     # More than gunicorn's 2 workers x 4 threads: without nginx, these would stall it.
-    stalled = [raw(nginx_site, _post_head("/accounts/login/", 1000)) for _ in range(20)]
+    head = post_head("/accounts/login/", "Content-Length: 1000")
+    stalled = [raw(nginx_site, head) for _ in range(20)]
     try:
         time.sleep(1)
         started = time.monotonic()

@@ -187,6 +187,15 @@ def raw(url: str, head: str) -> socket.socket:
     return sock
 
 
+def post_head(path: str, framing: str) -> str:
+    """A form POST's request line and headers, ``framing`` saying how long its body is. The CSRF
+    cookie is well-formed, so Django's CSRF check reads (and waits for) the body."""
+    return (
+        f"POST {path} HTTP/1.1\nHost: 127.0.0.1\nContent-Type: {FORM}\n"
+        f"Cookie: csrftoken={'a' * 32}\n{framing}\n\n"
+    )
+
+
 def status_of(sock: socket.socket) -> int:
     reply = sock.recv(65_536).decode("latin-1")
     return int(reply.split(" ", 2)[1]) if reply else 0
@@ -195,23 +204,14 @@ def status_of(sock: socket.socket) -> int:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_refuses_a_huge_body_before_it_is_sent(production_site):
-    sock = raw(
-        production_site,
-        f"POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nContent-Type: {FORM}\n"
-        f"Content-Length: {300 * MB}\n\n",
-    )
-    with sock:
+    with raw(production_site, post_head("/accounts/login/", f"Content-Length: {300 * MB}")) as sock:
         assert status_of(sock) == 413
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_stops_reading_a_chunked_body_at_the_cap(production_site):
-    sock = raw(
-        production_site,
-        f"POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nContent-Type: {FORM}\n"
-        "Transfer-Encoding: chunked\n\n",
-    )
+    sock = raw(production_site, post_head("/accounts/login/", "Transfer-Encoding: chunked"))
     chunk = b"%x\r\n%s\r\n" % (65_536, b"a" * 65_536)
     sent = 0
     with sock:
@@ -229,11 +229,7 @@ def test_gunicorn_stops_reading_a_chunked_body_at_the_cap(production_site):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_clients_that_never_send_their_body_do_not_stall_the_site(production_site):
-    # With a well-formed CSRF cookie, Django's CSRF check reads the form, so waits for the body.
-    head = (
-        f"POST /accounts/login/ HTTP/1.1\nHost: 127.0.0.1\nContent-Type: {FORM}\n"
-        f"Cookie: csrftoken={'a' * 32}\nContent-Length: 1000\n\n"
-    )
+    head = post_head("/accounts/login/", "Content-Length: 1000")
     stalled = [raw(production_site, head) for _ in range(2)]
     time.sleep(1)  # both are now inside the app, waiting for a body
     started = time.monotonic()
