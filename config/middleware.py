@@ -10,14 +10,18 @@ import logging
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
-from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.template.loader import render_to_string
+
+from config.errors import error_response
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
+NUL_MESSAGE = (
+    "This isn't a valid address: the link holds characters no page of this site has. Check it, "
+    "or start again from the home page."
+)
 
 
 class NulRefusingMiddleware:
@@ -36,7 +40,7 @@ class NulRefusingMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path_info or b"\x00" in unquote_to_bytes(query):
-            raise BadRequest("NUL character in the URL")
+            return error_response(request, 400, NUL_MESSAGE)
         request.COOKIES = {
             name: value
             for name, value in request.COOKIES.items()
@@ -64,8 +68,7 @@ class DatabaseUnavailableMiddleware:
             exception,
             exc_info=exception,
         )
-        # Rendered without the request: no context processor may touch the database.
-        response = HttpResponse(render_to_string("503.html"), status=503)
+        response = error_response(request, 503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         response["Cache-Control"] = "no-store"
         return response

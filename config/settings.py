@@ -38,11 +38,14 @@ MIDDLEWARE = [
     "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
+    "config.limits.RequestBodyLimitMiddleware",
+    "config.errors.ErrorPageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.caching.PersonalPageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "members.throttle.ThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -105,6 +108,11 @@ MEDIA_ROOT = BASE_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Whole request bodies (config/limits.py; deploy/nginx-instagram.conf matches): 1 MB, but
+# 200 MB where photos are uploaded, a post holding up to ten photos of 20 MB each.
+REQUEST_BODY_MAX_BYTES = 1_048_576
+UPLOAD_BODY_MAX_BYTES = 209_715_200
+UPLOAD_URL_NAMES = ["posts:new", "members:edit"]
 
 STORAGES = SECRETS.storages()
 
@@ -119,6 +127,7 @@ CSRF_COOKIE_SECURE = SECRETS.get_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 # Pages send the CSRF token in their forms, so no script needs to read the cookie.
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 SECURE_CONTENT_TYPE_OPTIONS = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -8,6 +8,8 @@ Host-specific values come from the environment (``shared/host.env`` on a deploye
 
 import multiprocessing
 import os
+import socket
+import struct
 import subprocess
 import sys
 
@@ -15,10 +17,21 @@ import sys
 chdir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 wsgi_app = "config.wsgi"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Sync workers answer with "Connection: close", so a graceful reload never leaves a client
-# holding a kept-alive connection to a worker that is going away.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-# Photos are processed during the request (posts/images.py): up to ten of 20 MB each.
+# Threads, so that a client that sends its headers and then nothing (or trickles its body)
+# holds one thread, not a whole worker: without nginx in front, two such clients stalled both
+# sync workers. Each thread keeps its own database connection (CONN_MAX_AGE), so a host holds
+# at most workers x threads of them; photos are decoded one at a time per worker
+# (posts/forms.py), so memory stays what it was with sync workers.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+# Every response closes its connection, as sync workers' did, so a graceful reload never leaves
+# a client holding a kept-alive connection to a worker that is going away.
+keepalive = 0
+# A client that sends or takes nothing for this long is dropped (see post_fork).
+READ_TIMEOUT_SECONDS = int(os.environ.get("GUNICORN_READ_TIMEOUT", 15))
+# The master restarts a worker whose main thread has been silent this long; with threads, a
+# long request (photos are processed during it, posts/images.py) does not silence it.
 timeout = 120
 # Requests in flight get this long to finish when workers are replaced or stopped.
 graceful_timeout = 30
@@ -46,3 +59,13 @@ def on_starting(server):
     check = subprocess.run(command, cwd=chdir, check=False)  # noqa: S603
     if check.returncode:
         server.halt(reason="The configuration has a mistake (see above).", exit_status=1)
+
+
+def post_fork(server, worker):
+    """Bound every read from and write to a client: SO_RCVTIMEO and SO_SNDTIMEO on the listening
+    sockets, which the sockets of accepted connections inherit (Linux). A stalled read then
+    fails with EAGAIN and the thread is freed; gunicorn has no setting of its own for this."""
+    timeout = struct.pack("ll", READ_TIMEOUT_SECONDS, 0)
+    for listener in worker.sockets:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)

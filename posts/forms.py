@@ -1,5 +1,6 @@
 """Validate new posts, edits and comments; photos are processed here, before anything is stored."""
 
+import threading
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,10 @@ from posts.models import (
 
 T = TypeVar("T")
 
+# One photo at a time per process: gunicorn's threads (deploy/gunicorn.conf.py) would otherwise
+# decode several at once and multiply a worker's peak memory (README, Performance).
+_pipeline = threading.Lock()
+
 
 def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
     """Run ``process`` on an upload's bytes, turning every refusal into a ValidationError.
@@ -33,8 +38,10 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
             f"This file is {upload.size / 1_048_576:.1f} MB; the limit is "
             f"{MAX_UPLOAD_BYTES // 1_048_576} MB."
         )
+    data = upload.read()
     try:
-        return process(upload.read())
+        with _pipeline:
+            return process(data)
     except ImageError as exc:
         raise ValidationError(str(exc)) from None
 

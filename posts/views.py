@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from config.errors import wants_json
 from config.media import StorageUnavailable
 from members.models import User
 from members.views import next_url
@@ -19,10 +20,6 @@ from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
 from posts.models import Comment, Post, Tag
 
 SUGGESTIONS = 8
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def _own_post(request: HttpRequest, code: str) -> Post:
@@ -63,11 +60,11 @@ def post_new(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = 503
             else:
-                if _wants_json(request):
+                if wants_json(request):
                     return JsonResponse({"url": post.get_absolute_url()}, status=201)
                 messages.success(request, "Your post has been shared.")
                 return redirect(post)
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse(
                 {
                     "errors": {name: list(errors) for name, errors in form.errors.items()},
@@ -118,7 +115,7 @@ def like(request: HttpRequest, code: str) -> HttpResponse:
         services.like_delete(user=request.user, post=post)
     else:
         services.like_create(user=request.user, post=post)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
                 "liked": post.likes.filter(user=request.user).exists(),
@@ -134,7 +131,7 @@ def comment(request: HttpRequest, code: str) -> HttpResponse:
     post = get_object_or_404(Post, code=code, author__is_active=True)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"errors": form.errors["text"]}, status=400)
         messages.error(request, " ".join(form.errors["text"]))
         return redirect(next_url(request, post.get_absolute_url()))
@@ -144,7 +141,7 @@ def comment(request: HttpRequest, code: str) -> HttpResponse:
         text=form.cleaned_data["text"],
         submission=form.cleaned_data["submission"],
     )
-    if _wants_json(request):
+    if wants_json(request):
         response = render(request, "posts/_comment.html", {"comment": new, "post": post})
         response["X-Comment-Count"] = str(post.comments.count())
         # The form stays on the page for the next comment, which needs a key of its own.
@@ -163,7 +160,7 @@ def comment_delete(request: HttpRequest, code: str, comment_id: int) -> HttpResp
     if request.user.pk not in (found.author_id, found.post.author_id):
         raise PermissionDenied
     services.comment_delete(comment=found)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"deleted": True})
     return redirect(next_url(request, found.post.get_absolute_url()))
 

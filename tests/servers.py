@@ -97,8 +97,11 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30
 
 
 @contextmanager
-def gunicorn(workdir: Path, secrets: dict) -> Iterator[str]:
-    """Serve the project copy in ``workdir`` with ``secrets``; yield its base URL."""
+def gunicorn(workdir: Path, secrets: dict, *, production_config: bool = False) -> Iterator[str]:
+    """Serve the project copy in ``workdir`` with ``secrets``; yield its base URL.
+
+    With ``production_config``, gunicorn also reads deploy/gunicorn.conf.py, as on a host; the
+    address, two workers and the log settings given here still win over it."""
     (workdir / "secrets.json").write_text(json.dumps(secrets))
     env = clean_environ()
     manage = [sys.executable, "manage.py"]
@@ -106,10 +109,11 @@ def gunicorn(workdir: Path, secrets: dict) -> Iterator[str]:
                    capture_output=True)  # fmt: skip
     port = free_port()
     log = workdir / "gunicorn.log"
+    config = ["--config", "deploy/gunicorn.conf.py"] if production_config else []
     with log.open("w") as out:
         process = subprocess.Popen(
-            [BIN / "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--no-control-socket", "--access-logfile", "-"],
+            [BIN / "gunicorn", *config, "config.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--no-control-socket", "--access-logfile", "-"],
             cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

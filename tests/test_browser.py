@@ -255,6 +255,24 @@ def test_a_text_file_named_jpg_is_refused_beside_its_photo(people, bucket):
     assert bucket.keys() == []
 
 
+def test_an_upload_the_server_refuses_says_why_and_keeps_the_form(people, bucket):
+    page = people.open()
+    sign_up(page, "erin")
+    page.goto("/posts/new/")
+    page.locator("input[type=file]").set_input_files(
+        [photo_file("good.jpg", imagefactory.jpeg(800, 600))]
+    )
+    page.get_by_label("Caption").fill("Keep this caption")
+    # As when the session ended in another tab: the form's CSRF token no longer matches.
+    page.context.clear_cookies(name="csrftoken")
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("[data-form-error]")).to_contain_text("Your session expired")
+    expect(page.get_by_label("Caption")).to_have_value("Keep this caption")
+    expect(page.locator(".preview")).to_have_count(1)
+    shot(page, "upload-refused")
+    assert bucket.keys() == []
+
+
 def test_everything_works_without_javascript(people, bucket):
     page = people.open(javascript=False)
     sign_up(page, "dave")

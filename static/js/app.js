@@ -3,6 +3,8 @@
 "use strict";
 
 const JSON_HEADERS = { Accept: "application/json", "X-Requested-With": "fetch" };
+/* Errors come back as {"error": "..."} (config/errors.py); this is for answers that are not JSON. */
+const UNEXPECTED = "Something went wrong. Please try again.";
 
 /* The attribute, not form.action: the like form has an input named "action" that shadows it. */
 function formAction(form) {
@@ -118,8 +120,8 @@ async function sendComment(form) {
       form.querySelector("[name=submission]").value = response.headers.get("X-Next-Submission");
       showFormError(form, "");
     } else {
-      const result = await response.json();
-      showFormError(form, (result.errors || []).join(" "));
+      const result = await response.json().catch(() => ({}));
+      showFormError(form, result.error || (result.errors || [UNEXPECTED]).join(" "));
     }
   } finally {
     delete form.dataset.busy;
@@ -298,7 +300,7 @@ function enhanceNewPost(form) {
       try {
         result = JSON.parse(request.responseText);
       } catch {
-        result = { errors: { __all__: ["Something went wrong. Please try again."] } };
+        result = { error: UNEXPECTED };
       }
       if (request.status === 201) {
         bar.value = 100;
@@ -326,7 +328,9 @@ function enhanceNewPost(form) {
     const photoErrors = result.photo_errors || {};
     render(photoErrors);
     const errors = result.errors || {};
-    const general = [...(errors.__all__ || []), ...(errors.caption || [])];
+    // An error the whole request met (config/errors.py: CSRF, too large, too many files).
+    const general = result.error ? [result.error] : [];
+    general.push(...(errors.__all__ || []), ...(errors.caption || []));
     if (errors.photos && !Object.keys(photoErrors).length) general.push(...errors.photos);
     showFormError(form, general.join(" "));
     const first = form.querySelector(".error");
