@@ -16,6 +16,8 @@ import http.client
 import socket
 import struct
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -187,3 +189,14 @@ def refused_endpoint() -> tuple[str, socket.socket]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     return f"http://127.0.0.1:{sock.getsockname()[1]}", sock
+
+
+@contextmanager
+def unaccepted_endpoint() -> Iterator[str]:
+    """A loopback URL whose connections never complete, as behind a firewall that drops
+    packets: a listening socket whose accept queue (backlog 0) is full and never served, so
+    the kernel drops new SYNs and a client's connect times out."""
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as server:
+        address = server.getsockname()
+        with socket.create_connection(address):  # fills the queue
+            yield f"http://127.0.0.1:{address[1]}"

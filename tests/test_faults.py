@@ -13,7 +13,7 @@ from django.test import Client
 from posts.models import Like, Post
 from tests import factories, imagefactory
 from tests.conftest import media_through
-from tests.faultproxy import refused_endpoint
+from tests.faultproxy import refused_endpoint, unaccepted_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,21 @@ def test_an_upload_to_an_s3_that_never_answers_fails_within_the_promised_time(
         waited = time.monotonic() - start
     assert_clear_error_keeping_the_form(response)
     assert s3_proxy.count("PUT") == 3  # three attempts, all at the first object
-    assert 3 * 20 <= waited < 3 * 20 + 15  # three read time-outs, plus back-off between them
+    assert 3 * 20 <= waited < 3 * 20 + 10  # three read time-outs, back-off (at most 1 + 2 s)
+    assert bucket.keys() == []
+
+
+@pytest.mark.slow
+def test_an_upload_to_an_s3_that_never_accepts_a_connection_fails_within_the_promised_time(
+    client, member, bucket, s3_secrets
+):
+    """The connect time-out of 5 s, 3 attempts: the member sees the error after about 15 s."""
+    with unaccepted_endpoint() as url, media_through(s3_secrets, url):
+        start = time.monotonic()
+        response = share(client, photos=1)
+        waited = time.monotonic() - start
+    assert_clear_error_keeping_the_form(response)
+    assert 3 * 5 <= waited < 3 * 5 + 5  # three connect time-outs, back-off (at most 1 + 2 s)
     assert bucket.keys() == []
 
 
