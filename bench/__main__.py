@@ -1,6 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
     bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
+    bench/run --markdown     (all five, then the README's performance table is rewritten)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
 is compared with a reference measured in the same run, since shared machines drift.
@@ -9,6 +10,9 @@ is compared with a reference measured in the same run, since shared machines dri
 import argparse
 import importlib
 import tempfile
+import time
+
+import psycopg2
 
 from bench import report, stack
 
@@ -19,10 +23,19 @@ BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
-    names = parser.parse_args().names or BENCHMARKS
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="write the table and the run's description into README.md, between its markers",
+    )
+    arguments = parser.parse_args()
+    names = arguments.names or BENCHMARKS
     if unknown := set(names) - set(BENCHMARKS):
         parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
+    if arguments.markdown and set(names) != set(BENCHMARKS):
+        parser.error("--markdown writes the whole table: run every benchmark")
     chosen = [name for name in BENCHMARKS if name in names]
+    started = time.monotonic()
     machine = report.machine()
     print(f"{machine['cpu']}, {machine['cores']} cores, load average {machine['load_average']}")
 
@@ -33,6 +46,7 @@ def main() -> None:
         stack.databases(stack.postgres_server(), SMALL, LARGE) as urls,
         tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
     ):
+        machine["postgresql"] = _server_version(urls[SMALL])
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
@@ -78,6 +92,19 @@ def main() -> None:
     print("\n".join(notes))
     path = report.write("summary", {"machine": machine, "rows": rows, "notes": notes})
     print(f"\nFigures written to {path.parent.relative_to(stack.ROOT)}/")
+    if arguments.markdown:
+        readme = stack.ROOT / "README.md"
+        section = report.readme_section(rows, machine, time.monotonic() - started)
+        readme.write_text(report.readme_with(readme.read_text(), section))
+        print("README.md: performance table rewritten")
+
+
+def _server_version(url: str) -> str:
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    connection.close()
+    return version.split()[0]
 
 
 def _record(name: str, rows: list[report.Row], details: dict) -> list[report.Row]:

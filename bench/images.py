@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from PIL import Image, features
 
-from bench.report import Row
+from bench.report import Row, median_ms
 from posts import images
 from tests import imagefactory
 
@@ -117,4 +117,64 @@ def run(data: bytes, runs: int = RUNS) -> tuple[list[Row], dict]:
         "pillow": Image.__version__,
         "libjpeg_turbo": features.version("libjpeg_turbo"),
     }
-    return [row], details
+    hostile_rows, hostile = hostile_inputs()
+    return [row, *hostile_rows], {**details, "hostile": hostile}
+
+
+HOSTILE_RUNS = 5
+HOSTILE_TARGET_MS = 500  # a refusal or a first frame must not hold a worker for long
+
+
+def first_frame(data: bytes) -> None:
+    """Pillow's floor for an animation: open it and decode its first frame, nothing else."""
+    Image.open(io.BytesIO(data)).load()
+
+
+def _refused(action: Callable[[], object], error: type[Exception]) -> None:
+    try:
+        action()
+    except error:
+        return
+    raise AssertionError("the decompression bomb was accepted")
+
+
+def hostile_inputs() -> tuple[list[Row], dict]:
+    """Hostile uploads: a 400-megapixel PNG bomb refused from its header, and the first frame of
+    a 20,000-frame GIF; against Pillow's own refusal of the bomb, and its decoding of the GIF's
+    first frame alone."""
+    bomb = imagefactory.png_bomb(20_000, 20_000)
+    animation = imagefactory.gif(800, 600, frames=20_000)
+    cases = {
+        "bomb": (
+            lambda: _refused(lambda: images.post_renditions(bomb), images.ImageError),
+            lambda: _refused(lambda: Image.open(io.BytesIO(bomb)), Image.DecompressionBombError),
+        ),
+        "gif": (lambda: images.post_renditions(animation), lambda: first_frame(animation)),
+    }
+    figures = {}
+    for name, (action, reference) in cases.items():
+        action()  # warm up
+        figures[name] = {
+            "median_ms": median_ms(action, HOSTILE_RUNS),
+            "reference_ms": median_ms(reference, HOSTILE_RUNS),
+        }
+    bomb_ms, gif_ms = figures["bomb"], figures["gif"]
+    rows = [
+        Row(
+            name="Refuse a 20,000 x 20,000 PNG bomb (400 MP)",
+            measured=f"{bomb_ms['median_ms']:.2f} ms",
+            reference=f"{bomb_ms['reference_ms']:.2f} ms Pillow refusing it on opening",
+            ratio=None,
+            target=f"≤ {HOSTILE_TARGET_MS} ms, nothing decoded (tested)",
+            met=bomb_ms["median_ms"] <= HOSTILE_TARGET_MS,
+        ),
+        Row(
+            name="A 20,000-frame GIF to both renditions",
+            measured=f"{gif_ms['median_ms']:.0f} ms",
+            reference=f"{gif_ms['reference_ms']:.0f} ms Pillow decoding its first frame",
+            ratio=None,
+            target=f"≤ {HOSTILE_TARGET_MS} ms, first frame only (tested)",
+            met=gif_ms["median_ms"] <= HOSTILE_TARGET_MS,
+        ),
+    ]
+    return rows, {"runs": HOSTILE_RUNS, "target_ms": HOSTILE_TARGET_MS, **figures}

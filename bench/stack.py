@@ -22,7 +22,7 @@ from django.core.management import call_command
 from moto.server import ThreadedMotoServer
 from psycopg2 import sql
 
-from tests.servers import BIN, clean_environ, free_port, wait_for
+from tests.servers import clean_environ, gunicorn_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "instagram-bench-media"
@@ -137,14 +137,11 @@ def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
 
     No access log: writing one line per request would be measured as part of every page.
     """
-    port = free_port()
     with tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log:
-        process = subprocess.Popen(
-            [BIN / "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--timeout", "120", "--no-control-socket"],
+        process, url = gunicorn_process(
+            ["config.wsgi", "--workers", str(workers), "--timeout", "120"],
             cwd=ROOT, env=clean_environ(**env), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
         try:
             wait_for(url + "/accounts/login/", process, Path(log.name))
             yield Server(url, process.pid)

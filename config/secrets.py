@@ -399,10 +399,12 @@ class Secrets:
             "client_config": Config(
                 signature_version="s3v4",
                 s3={"addressing_style": style},
-                # Fail in seconds, not minutes, when S3 is unreachable.
+                # Fail in about a minute at worst, not never, when S3 is unreachable or
+                # stalls. total_max_attempts counts the first attempt; max_attempts would
+                # count only the retries (3 meant 4 attempts, 80 s of read time-outs).
                 connect_timeout=5,
                 read_timeout=20,
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"total_max_attempts": 3, "mode": "standard"},
             ),
         }
 

@@ -1,13 +1,19 @@
 """Shared fixtures: the moto S3 server over real HTTP, the media bucket, and personas."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import boto3
 import pytest
+from botocore.config import Config
 from django.conf import settings
 from django.test import override_settings
 from moto.server import ThreadedMotoServer
 
 from config.secrets import Secrets
 from tests import factories
+from tests.faultproxy import FaultProxy
 
 BUCKET = "instagram-test-media"
 REGION = "ap-northeast-2"
@@ -53,13 +59,34 @@ def s3_client(s3_endpoint):
     return moto_client("s3", s3_endpoint)
 
 
+@contextmanager
+def media_through(s3_secrets: dict, endpoint: str, **client_config) -> Iterator[None]:
+    """Store media through ``endpoint``, with the storage production's settings build
+    (config/secrets.py) and, when given, botocore ``client_config`` overrides."""
+    secrets = {**s3_secrets, "AWS_S3_ENDPOINT_URL": endpoint}
+    media = Secrets(Path("tests-secrets.json"), secrets, {}).storages()["default"]
+    if client_config:
+        options = media["OPTIONS"]
+        merged = options["client_config"].merge(Config(**client_config))
+        media = {**media, "OPTIONS": {**options, "client_config": merged}}
+    with override_settings(STORAGES={**settings.STORAGES, "default": media}):
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
-def s3_media(s3_secrets, s3_client, tmp_path_factory):
+def s3_media(s3_secrets, s3_endpoint, s3_client):
     """Every test stores media in the moto bucket, configured as production configures S3."""
     s3_client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    media = Secrets(tmp_path_factory.mktemp("s3") / "secrets.json", s3_secrets, {}).storages()
-    with override_settings(STORAGES={**settings.STORAGES, "default": media["default"]}):
+    with media_through(s3_secrets, s3_endpoint):
         yield
+
+
+@pytest.fixture
+def s3_proxy(s3_endpoint) -> Iterator[FaultProxy]:
+    """A faulty endpoint in front of the moto server (see tests/faultproxy.py): it forwards
+    everything until the test tells it what to fail."""
+    with FaultProxy(s3_endpoint) as proxy:
+        yield proxy
 
 
 @pytest.fixture(autouse=True)

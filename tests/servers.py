@@ -8,9 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 from django.db import connection
@@ -41,9 +42,43 @@ def project_copy(dest: Path) -> Path:
 
 
 def free_port() -> int:
+    """A loopback port that was free a moment ago. Another process may take it before the
+    server binds it: prefer ``gunicorn_process`` (the server inherits a bound socket), or start
+    the server with ``on_a_free_port``, which tries another port when that happens."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+PORT_TAKEN = ("Address already in use", "already in use", "could not bind")
+T = TypeVar("T")
+
+
+def on_a_free_port(start: Callable[[int], T], attempts: int = 5) -> T:
+    """``start(port)`` on a free port; if it fails because someone took the port in between
+    (its error says so, e.g. a server log in wait_for's message), again on another port."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return start(free_port())
+        except (RuntimeError, OSError) as error:
+            if attempt == attempts or not any(words in str(error) for words in PORT_TAKEN):
+                raise
+    raise AssertionError("unreachable")
+
+
+def gunicorn_process(args: list, **popen) -> tuple[subprocess.Popen, str]:
+    """Start ``gunicorn ARGS`` listening on a loopback socket it inherits (``--bind fd://N``),
+    bound here to a port the kernel picked, so no other process can take the port first.
+    Returns the process and its base URL."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        fd = sock.fileno()
+        sock.set_inheritable(True)
+        process = subprocess.Popen(
+            [BIN / "gunicorn", "--bind", f"fd://{fd}", "--no-control-socket", *args],
+            pass_fds=(fd,),
+            **popen,
+        )
+        return process, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def clean_environ(**extra: str) -> dict[str, str]:
@@ -97,26 +132,26 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, seconds: float = 30
 
 
 @contextmanager
-def gunicorn(workdir: Path, secrets: dict, *, production_config: bool = False) -> Iterator[str]:
-    """Serve the project copy in ``workdir`` with ``secrets``; yield its base URL.
+def gunicorn(
+    workdir: Path, secrets: dict, *, production_config: bool = False, **environ: str
+) -> Iterator[str]:
+    """Serve the project copy in ``workdir`` with ``secrets`` (and ``environ``, e.g. another
+    DJANGO_SETTINGS_MODULE); yield its base URL. Its output goes to ``workdir/gunicorn.log``.
 
     With ``production_config``, gunicorn also reads deploy/gunicorn.conf.py, as on a host; the
     address, two workers and the log settings given here still win over it."""
     (workdir / "secrets.json").write_text(json.dumps(secrets))
-    env = clean_environ()
+    env = clean_environ(**environ)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "collectstatic", "--no-input"], cwd=workdir, env=env, check=True,
                    capture_output=True)  # fmt: skip
-    port = free_port()
     log = workdir / "gunicorn.log"
     config = ["--config", "deploy/gunicorn.conf.py"] if production_config else []
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [BIN / "gunicorn", *config, "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--no-control-socket", "--access-logfile", "-"],
+        process, url = gunicorn_process(
+            [*config, "config.wsgi", "--workers", "2", "--access-logfile", "-"],
             cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
         wait_for(url + "/accounts/login/", process, log)
         yield url

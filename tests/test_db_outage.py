@@ -22,8 +22,8 @@ from posts import selectors
 from tests.servers import (
     Browser,
     clean_environ,
-    free_port,
     gunicorn,
+    on_a_free_port,
     production_secrets,
     project_copy,
 )
@@ -92,16 +92,22 @@ class Cluster:
         self.bin = versions[-1]
         self.data = root / "data"
         self.log = root / "server.log"
-        self.port = free_port()
+        self.port = 0  # chosen by the first start()
         self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        self.database = {
+
+    @property
+    def database(self) -> dict[str, str]:
+        return {
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "NAME": "postgres",
             "USER": "postgres",
             "PASSWORD": "",
         }
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def run(self, program: str, *args: str) -> None:
         subprocess.run(
@@ -116,7 +122,16 @@ class Cluster:
             f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c full_page_writes=off"
         )
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start")
+        try:
+            self.run(
+                "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start"
+            )
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(f"PostgreSQL did not start:\n{self.log.read_text()}") from error
+
+    def start_on(self, port: int) -> None:
+        self.port = port
+        self.start()
 
     def stop(self, mode: str = "fast") -> None:
         self.run("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
@@ -131,7 +146,7 @@ def cluster():
         if made.as_owner:
             shutil.chown(root, "postgres")
         made.create()
-        made.start()
+        on_a_free_port(made.start_on)
         yield made
         if made.log.exists() and (made.data / "postmaster.pid").exists():
             made.stop("immediate")

@@ -1,39 +1,34 @@
 """When something breaks: a friendly page, and no secret in the page or the logs."""
 
-import logging
+import secrets as tokens
 from unittest.mock import patch
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import Client
+from psycopg2 import sql
 
 from posts import selectors
-from tests import factories
+from tests import factories, imagefactory
+from tests.servers import Browser, gunicorn, production_secrets, project_copy
 
 pytestmark = pytest.mark.django_db
 
 
-def test_an_unexpected_error_shows_the_friendly_page_without_secrets(owner, monkeypatch, caplog):
+@pytest.mark.django_db
+def test_an_unexpected_error_shows_the_friendly_page(owner, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("the feed query exploded")
 
     monkeypatch.setattr(selectors, "post_feed", broken)
     client = Client(raise_request_exception=False)
     client.force_login(owner)
-    with caplog.at_level(logging.ERROR):
-        response = client.get("/")
+    response = client.get("/")
     page = response.content.decode()
     assert response.status_code == 500
     assert "Something went wrong" in page
     assert "exploded" not in page and "Traceback" not in page
-    media = settings.STORAGES["default"]["OPTIONS"]
-    secrets = [settings.SECRET_KEY, media["secret_key"], settings.DATABASES["default"]["PASSWORD"]]
-    logged = caplog.text
-    assert "Internal Server Error: /" in logged
-    for secret in filter(None, secrets):
-        assert secret not in page and secret not in logged
 
 
 # Every error status the app answers, provoked as a person would meet it: (status, how, what the
@@ -138,3 +133,114 @@ def test_only_scripts_that_ask_for_json_get_it(client, accept):
     assert client.get("/p/nope/", headers={"Accept": accept}).json()["error"]
     page = client.get("/p/nope/", headers={"Accept": "text/html,application/xhtml+xml"})
     assert page["Content-Type"].startswith("text/html")
+
+
+# A view that fails with every secret in its frame, served with production's settings otherwise.
+FAILING_VIEW = """
+from django.conf import settings
+
+from config.urls import urlpatterns as site
+from django.urls import path
+
+
+def broken(request):
+    database = settings.DATABASES["default"]
+    storage = settings.STORAGES["default"]["OPTIONS"]
+    key = settings.SECRET_KEY
+    raise RuntimeError(f"the view failed holding {len(database) + len(storage) + len(key)} things")
+
+
+urlpatterns = [path("broken/", broken), *site]
+"""
+FAILING_SETTINGS = 'from config.settings import *  # noqa: F403\n\nROOT_URLCONF = "failing_urls"\n'
+
+
+@pytest.fixture
+def secret_values(db):
+    """Real secret values for server processes: a database role with a password, an AWS
+    secret access key and a SECRET_KEY, each random, so finding one anywhere is a leak."""
+    values = {
+        "database password": "db-" + tokens.token_urlsafe(24),
+        "AWS secret access key": tokens.token_urlsafe(30),
+        "SECRET_KEY": tokens.token_urlsafe(50),
+    }
+    role = f"secret_keeper_{tokens.token_hex(4)}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(values["database password"])
+            )
+        )
+    yield role, values
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def server_secrets(s3_secrets: dict, role: str, values: dict, **database) -> dict:
+    db = connection.settings_dict
+    return {
+        **production_secrets(
+            s3_secrets,
+            {
+                "HOST": db["HOST"],
+                "PORT": db["PORT"],
+                "NAME": db["NAME"],
+                "USER": role,
+                "PASSWORD": values["database password"],
+                **database,
+            },
+        ),
+        "SECRET_KEY": values["SECRET_KEY"],
+        "AWS_SECRET_ACCESS_KEY": values["AWS secret access key"],
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_no_secret_reaches_a_page_or_the_log_when_things_fail(
+    tmp_path, s3_secrets, s3_proxy, secret_values
+):
+    role, values = secret_values
+    pages: list[str] = []
+
+    # A server whose S3 fails every write, with a view that raises.
+    app = project_copy(tmp_path / "app")
+    (app / "failing_urls.py").write_text(FAILING_VIEW)
+    (app / "failing_settings.py").write_text(FAILING_SETTINGS)
+    member = factories.server_user(username="mira")
+    s3_proxy.fail("PUT")
+    through_proxy = {**s3_secrets, "AWS_S3_ENDPOINT_URL": s3_proxy.url}
+    settings_module = {"DJANGO_SETTINGS_MODULE": "failing_settings"}
+    with gunicorn(app, server_secrets(through_proxy, role, values), **settings_module) as url:
+        browser = Browser(url)
+        broken = browser.get(url + "/broken/", timeout=30)
+        assert broken.status_code == 500
+        browser.submit("/accounts/login/", {"username": member.username, "password": "x"})
+        logged_in = browser.submit(
+            "/accounts/login/", {"username": member.username, "password": factories.PASSWORD}
+        )
+        upload = browser.submit(
+            "/posts/new/",
+            {"caption": "kept"},
+            files={"photos": ("a.jpg", imagefactory.jpeg(400, 400), "image/jpeg")},
+        )
+        assert upload.status_code == 503
+        pages += [broken.text, logged_in.text, upload.text]
+
+    # A server whose database is unreachable (nothing listens on its port), with a password.
+    down = project_copy(tmp_path / "down")
+    with gunicorn(down, server_secrets(s3_secrets, role, values, PORT="1")) as url:
+        unavailable = Browser(url).get(url + "/mira/", timeout=30)
+        assert unavailable.status_code == 503
+        pages.append(unavailable.text)
+
+    logs = (app / "gunicorn.log").read_text() + (down / "gunicorn.log").read_text()
+    # The failures were logged, tracebacks and all...
+    assert "Internal Server Error: /broken/" in logs and "RuntimeError" in logs
+    assert "Media storage refused a write" in logs and "InternalError" in logs
+    assert "Database unavailable" in logs and "OperationalError" in logs
+    # ...and no secret is in any of them, nor in any page.
+    for name, value in values.items():
+        assert value not in logs, f"the {name} is in the server log"
+        for page in pages:
+            assert value not in page, f"the {name} is in a page"

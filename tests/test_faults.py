@@ -2,79 +2,37 @@
 
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from botocore.config import Config
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client
 
-from config.storage import MediaStorage
 from posts.models import Comment, Like, Post
 from tests import factories, imagefactory
-from tests.servers import free_port
+from tests.conftest import media_through
+from tests.faultproxy import refused_endpoint, unaccepted_endpoint
 
 pytestmark = pytest.mark.django_db
 
-
-class FaultyS3(BaseHTTPRequestHandler):
-    """An S3 endpoint that fails: 'error' answers 500 to everything, 'hang' never answers."""
-
-    mode = "error"
-
-    def _fail(self):
-        if self.mode == "hang":
-            self.server.release.wait(10)
-            return
-        self.send_response(500)
-        self.send_header("Content-Type", "application/xml")
-        self.end_headers()
-        self.wfile.write(b"<Error><Code>InternalError</Code><Message>down</Message></Error>")
-
-    do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _fail
-
-    def log_message(self, *args):
-        pass
+# Short time-outs, so that a stalled request fails in a second; the production values have
+# their own test below.
+QUICK = {"read_timeout": 1, "retries": {"total_max_attempts": 2, "mode": "standard"}}
 
 
-@contextmanager
-def s3_at(settings, endpoint: str, **config):
-    """Point the media storage at ``endpoint``, with botocore ``config`` overrides."""
-    media = settings.STORAGES["default"]
-    client_config = media["OPTIONS"]["client_config"].merge(Config(**config))
-    options = {**media["OPTIONS"], "endpoint_url": endpoint, "client_config": client_config}
-    with override_settings(
-        STORAGES={**settings.STORAGES, "default": {**media, "OPTIONS": options}}
-    ):
-        yield
+def share(client, caption="kept caption", photos=2, **headers):
+    uploads = [SimpleUploadedFile(f"p{i}.jpg", imagefactory.jpeg(600, 600)) for i in range(photos)]
+    return client.post("/posts/new/", {"photos": uploads, "caption": caption}, headers=headers)
 
 
-@contextmanager
-def faulty_s3(mode: str):
-    handler = type("Handler", (FaultyS3,), {"mode": mode})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.release = threading.Event()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.release.set()
-        server.shutdown()
-
-
-@contextmanager
-def nothing_listening():
-    yield f"http://127.0.0.1:{free_port()}"
-
-
-def share(client, caption="kept caption", **headers):
-    photos = [SimpleUploadedFile(f"p{i}.jpg", imagefactory.jpeg(600, 600)) for i in range(2)]
-    return client.post("/posts/new/", {"photos": photos, "caption": caption}, headers=headers)
+def assert_clear_error_keeping_the_form(response) -> None:
+    page = response.content.decode().replace("&#x27;", "'")
+    assert response.status_code == 503
+    assert "couldn't store your photos just now" in page
+    assert "kept caption" in page
 
 
 @pytest.fixture
@@ -83,56 +41,72 @@ def member(client, owner):
     return owner
 
 
-@pytest.mark.parametrize("outage", ["unreachable", "answering 500", "not answering"])
-def test_an_s3_outage_during_an_upload_is_a_clear_error_that_loses_nothing(
-    client, member, bucket, settings, outage
+def test_an_unreachable_s3_during_an_upload_is_a_clear_error_that_stores_nothing(
+    client, member, bucket, s3_secrets
 ):
-    endpoint = {
-        "unreachable": nothing_listening,
-        "answering 500": lambda: faulty_s3("error"),
-        "not answering": lambda: faulty_s3("hang"),
-    }[outage]()
-    with endpoint as url, s3_at(settings, url, read_timeout=1, retries={"max_attempts": 2}):
+    url, port_holder = refused_endpoint()
+    with port_holder, media_through(s3_secrets, url, **QUICK):
         response = share(client)
-    assert response.status_code == 503
-    assert "couldn't store your photos just now" in response.content.decode().replace("&#x27;", "'")
-    assert "kept caption" in response.content.decode()
+    assert_clear_error_keeping_the_form(response)
     assert not Post.objects.exists()
     assert bucket.keys() == []
 
 
-def test_an_s3_outage_answers_json_to_the_uploading_page(client, member, settings):
-    with nothing_listening() as url, s3_at(settings, url, retries={"max_attempts": 1}):
+@pytest.mark.parametrize("action", ["error", "drop", "stall"])
+@pytest.mark.parametrize("after", [0, 1, 3], ids=["first-write", "second-write", "last-write"])
+def test_s3_failing_during_an_upload_leaves_no_object_and_no_post(
+    client, member, bucket, s3_secrets, s3_proxy, action, after
+):
+    """Two photos make four objects; S3 goes down after ``after`` of them were written.
+    The proxy forwards the clean-up deletions, so the real bucket shows what was left."""
+    s3_proxy.fail("PUT", action=action, after=after)
+    with media_through(s3_secrets, s3_proxy.url, **QUICK):
+        response = share(client)
+    assert_clear_error_keeping_the_form(response)
+    assert s3_proxy.count("PUT", "forwarded") == after  # these objects really were stored...
+    assert s3_proxy.count("PUT") > after  # ...then writes failed...
+    assert s3_proxy.count("DELETE", "forwarded") == after  # ...and each stored one was removed
+    assert bucket.keys() == []
+    assert not Post.objects.exists()
+
+
+def test_an_s3_outage_answers_json_to_the_uploading_page(client, member, s3_secrets, s3_proxy):
+    s3_proxy.fail("PUT")
+    with media_through(s3_secrets, s3_proxy.url, **QUICK):
         response = share(client, Accept="application/json")
     assert response.status_code == 503
     assert "try again in a moment" in response.json()["errors"]["__all__"][0]
 
 
-def test_s3_failing_after_the_first_photo_leaves_no_object_behind(
-    client, member, bucket, monkeypatch
+@pytest.mark.slow
+def test_an_upload_to_an_s3_that_never_answers_fails_within_the_promised_time(
+    client, member, bucket, s3_secrets, s3_proxy
 ):
-    real_save = MediaStorage._save
-    calls = []
-
-    def flaky_save(storage, name, content):
-        calls.append(name)
-        if len(calls) == 3:
-            from botocore.exceptions import EndpointConnectionError
-
-            raise EndpointConnectionError(endpoint_url="http://s3")
-        return real_save(storage, name, content)
-
-    monkeypatch.setattr(MediaStorage, "_save", flaky_save)
-    response = share(client)
-    assert response.status_code == 503
-    assert len(calls) == 3  # two objects were stored before the failure...
-    assert bucket.keys() == []  # ...and removed again
-    assert not Post.objects.exists()
+    """The README's promise, with production's S3 settings: a read time-out of 20 s and 3
+    attempts, so the member sees the error after about a minute, not never."""
+    s3_proxy.fail("PUT", action="stall")
+    with media_through(s3_secrets, s3_proxy.url):
+        start = time.monotonic()
+        response = share(client, photos=1)
+        waited = time.monotonic() - start
+    assert_clear_error_keeping_the_form(response)
+    assert s3_proxy.count("PUT") == 3  # three attempts, all at the first object
+    assert 3 * 20 <= waited < 3 * 20 + 10  # three read time-outs, back-off (at most 1 + 2 s)
+    assert bucket.keys() == []
 
 
-def test_production_talks_to_s3_with_finite_time_outs(settings):
-    config = settings.STORAGES["default"]["OPTIONS"]["client_config"]
-    assert 0 < config.connect_timeout <= 10 and 0 < config.read_timeout <= 60
+@pytest.mark.slow
+def test_an_upload_to_an_s3_that_never_accepts_a_connection_fails_within_the_promised_time(
+    client, member, bucket, s3_secrets
+):
+    """The connect time-out of 5 s, 3 attempts: the member sees the error after about 15 s."""
+    with unaccepted_endpoint() as url, media_through(s3_secrets, url):
+        start = time.monotonic()
+        response = share(client, photos=1)
+        waited = time.monotonic() - start
+    assert_clear_error_keeping_the_form(response)
+    assert 3 * 5 <= waited < 3 * 5 + 5  # three connect time-outs, back-off (at most 1 + 2 s)
+    assert bucket.keys() == []
 
 
 def test_a_form_submitted_twice_makes_one_post(client, member, bucket):

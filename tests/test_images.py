@@ -9,14 +9,13 @@ import json
 import struct
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms, JpegImagePlugin
+from PIL import GifImagePlugin, Image, ImageCms, JpegImagePlugin
 
 from posts import images
 from posts.images import ImageError, Rendition, avatar_rendition, post_renditions
@@ -256,24 +255,23 @@ def test_no_metadata_from_any_format_survives(build, secrets):
 @pytest.mark.parametrize(
     ("width", "height"), [(20_000, 20_000), (10_000, 6_000)], ids=["pillow-limit", "our-limit"]
 )
-def test_a_decompression_bomb_is_rejected_quickly_without_decoding_it(width, height):
+def test_a_decompression_bomb_is_rejected_without_decoding_it(width, height):
     # Pillow allocates pixels outside Python's allocator, where tracemalloc cannot see them, so
-    # the peak resident memory of a fresh process is measured instead.
+    # the peak resident memory of a fresh process is measured instead. How fast the refusal
+    # is, is measured by bench/run (images).
     script = """
-import json, resource, sys, time
+import json, resource, sys
 from posts import images
 from tests import imagefactory
 bomb = imagefactory.png_bomb(int(sys.argv[1]), int(sys.argv[2]))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
 try:
     images.post_renditions(bomb)
     outcome = "accepted"
 except images.ImageError as error:
     outcome = str(error)
-seconds = time.perf_counter() - start
 growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-print(json.dumps({"outcome": outcome, "seconds": seconds, "growth_kb": growth}))
+print(json.dumps({"outcome": outcome, "growth_kb": growth}))
 """
     result = subprocess.run(
         [sys.executable, "-c", script, str(width), str(height)],
@@ -286,7 +284,6 @@ print(json.dumps({"outcome": outcome, "seconds": seconds, "growth_kb": growth}))
     measured = json.loads(result.stdout)
 
     assert "more than 50 megapixels" in measured["outcome"]
-    assert measured["seconds"] < 0.5
     assert measured["growth_kb"] < 100 * 1024
 
 
@@ -301,15 +298,23 @@ def test_an_image_in_pillows_warning_range_is_rejected_without_a_warning():
     assert [str(warning.message) for warning in caught] == []
 
 
-def test_a_gif_with_thousands_of_frames_gives_its_first_frame_quickly():
-    # Decoding all 20,000 frames one by one takes seconds; every frame after the first is green.
+def test_a_gif_with_thousands_of_frames_gives_its_first_frame_without_reading_the_others(
+    monkeypatch,
+):
+    # Decoding all 20,000 frames one by one takes seconds (bench/run images measures how long
+    # the first frame takes); every frame after the first is green.
     animation = imagefactory.gif(800, 600, frames=20_000)
+    frames_read = []
+    read_frame = GifImagePlugin.GifImageFile._seek
 
-    start = time.perf_counter()
+    def seek(image, frame, *args, **kwargs):
+        frames_read.append(frame)
+        return read_frame(image, frame, *args, **kwargs)
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "_seek", seek)
     display, thumbnail = post_renditions(animation)
-    elapsed = time.perf_counter() - start
 
-    assert elapsed < 0.5
+    assert set(frames_read) == {0}
     assert _corners(_open(display)) == UPRIGHT
     assert _corners(_open(thumbnail)) == UPRIGHT
 

@@ -6,8 +6,6 @@ import os
 import time
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
-from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from config import media
@@ -15,8 +13,9 @@ from members.services import profile_update
 from posts.forms import Photo
 from posts.images import avatar_rendition, post_renditions
 from posts.models import Post, PostImage
-from posts.services import post_create, post_delete
+from posts.services import post_create
 from tests import imagefactory
+from tests.conftest import media_through
 
 pytestmark = pytest.mark.django_db
 
@@ -107,19 +106,23 @@ def test_it_pages_through_more_objects_than_one_listing_holds(bucket, referenced
     assert set(bucket.keys()) == referenced
 
 
-def test_objects_it_cannot_delete_are_named_and_fail_the_run(bucket, referenced, monkeypatch):
+@pytest.mark.parametrize("action", ["error", "drop"])
+def test_objects_it_cannot_delete_are_named_and_fail_the_run(
+    bucket, referenced, s3_secrets, s3_proxy, action
+):
     put(bucket, "media/posts/orphan.jpg")
-
-    def refuse(self, keys):
-        return {key: "AccessDenied: Access Denied" for key in keys}
-
-    monkeypatch.setattr("config.management.commands.media_gc.S3Media.delete", refuse)
+    s3_proxy.fail("POST", action=action)  # DeleteObjects: S3 fails every batch deletion
     errors = io.StringIO()
-    with pytest.raises(CommandError, match="1 of 1 orphans not deleted"):
+    with (
+        media_through(s3_secrets, s3_proxy.url, retries={"total_max_attempts": 1}),
+        pytest.raises(CommandError, match="1 of 1 orphans not deleted"),
+    ):
         call_command(
             "media_gc", "--grace-hours", "0", "--delete", stdout=io.StringIO(), stderr=errors
         )
-    assert "Could not delete media/posts/orphan.jpg: AccessDenied" in errors.getvalue()
+    assert "Could not delete media/posts/orphan.jpg: " in errors.getvalue()
+    assert s3_proxy.count("POST") == 1
+    assert set(bucket.keys()) == referenced | {"media/posts/orphan.jpg"}
 
 
 def test_a_negative_grace_period_is_refused(bucket):
@@ -127,31 +130,36 @@ def test_a_negative_grace_period_is_refused(bucket):
         gc("--grace-hours", "-1")
 
 
-def test_a_post_whose_photos_could_not_be_deleted_leaves_orphans_that_gc_removes(
-    owner, bucket, monkeypatch, caplog, django_capture_on_commit_callbacks
+@pytest.mark.django_db(transaction=True)
+def test_a_post_deleted_while_s3_refuses_deletions_is_gone_and_gc_removes_its_photos(
+    client, owner, bucket, s3_secrets, s3_proxy, caplog
 ):
+    """End to end through the site: the member deletes a post while S3 fails every deletion."""
+    client.force_login(owner)
     post = new_post(owner)
-    names = object_names(post.images.get())
-    assert set(bucket.keys()) == {"media/" + name for name in names}
+    keys = {"media/" + name for name in object_names(post.images.get())}
+    assert set(bucket.keys()) == keys
 
-    def unreachable(name):
-        raise EndpointConnectionError(endpoint_url="https://s3.ap-northeast-2.amazonaws.com")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(default_storage, "delete", unreachable)
-        with (
-            caplog.at_level(logging.ERROR, logger=media.__name__),
-            django_capture_on_commit_callbacks(execute=True),
-        ):
-            post_delete(post=post)
+    s3_proxy.fail("DELETE")
+    with (
+        media_through(s3_secrets, s3_proxy.url, retries={"total_max_attempts": 1}),
+        caplog.at_level(logging.ERROR, logger=media.__name__),
+    ):
+        response = client.post(f"/p/{post.code}/delete/", follow=True)
+    assert response.status_code == 200
+    assert "Your post has been deleted." in response.content.decode()
     assert not Post.objects.exists()
+    assert s3_proxy.count("DELETE") == 2  # both photos were asked for, and refused
     logged = [record.getMessage() for record in caplog.records if record.name == media.__name__]
-    assert logged == [
-        f"Could not delete media object {name}; media_gc will remove it." for name in names
-    ]
-    assert set(bucket.keys()) == {"media/" + name for name in names}
+    assert sorted(logged) == sorted(
+        f"Could not delete media object {key.removeprefix('media/')}; media_gc will remove it."
+        for key in keys
+    )
+    assert set(bucket.keys()) == keys  # left behind in the real bucket
 
-    out = gc("--grace-hours", "0", "--delete")
+    s3_proxy.heal()  # S3 is back
+    with media_through(s3_secrets, s3_proxy.url):
+        out = gc("--grace-hours", "0", "--delete")
     assert "Deleted 2 orphans" in out
     assert bucket.keys() == []
 

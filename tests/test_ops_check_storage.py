@@ -22,7 +22,7 @@ from django.core.files.storage import default_storage
 from ops.provision import media_policy_document
 from ops.storage_check import explain
 from tests.conftest import BUCKET, CREDENTIALS, REGION
-from tests.servers import BIN, clean_environ, free_port
+from tests.servers import BIN, clean_environ, on_a_free_port
 from tests.test_secrets import start
 
 # How the output shows the test access key: its last four characters only.
@@ -128,17 +128,26 @@ class IamEnforcingS3:
 
 @pytest.fixture(scope="module")
 def iam_enforcing_s3(tmp_path_factory):
-    port = free_port()
     log = tmp_path_factory.mktemp("moto-iam") / "moto.log"
     # The first three requests go unchecked: they make the admin who makes everything else.
     env = clean_environ(INITIAL_NO_AUTH_ACTION_COUNT="3")
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+
+    def serve(port: int) -> tuple[subprocess.Popen, int]:
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                env=env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            _wait_for_port(port, process, log)
+        except RuntimeError:
+            process.terminate()
+            process.wait(timeout=30)
+            raise
+        return process, port
+
+    process, port = on_a_free_port(serve)
     try:
-        _wait_for_port(port, process, log)
         url = f"http://127.0.0.1:{port}"
         iam = boto3.client("iam", endpoint_url=url, region_name=REGION, **_keys(CREDENTIALS))
         iam.create_user(UserName="admin")

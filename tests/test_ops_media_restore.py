@@ -68,7 +68,8 @@ def new_post(author) -> Post:
 
 
 def photo_names(post: Post) -> list[str]:
-    return list(post.images.get().object_names)
+    image = post.images.get()
+    return [image.display.name, image.thumbnail.name]
 
 
 def served(name: str) -> requests.Response:

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.servers import ROOT, clean_environ, free_port, project_copy, wait_for
+from tests.servers import ROOT, clean_environ, on_a_free_port, project_copy, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -15,19 +15,28 @@ pytestmark = pytest.mark.slow
 def test_bin_run_serves_sign_up_on_sqlite_and_says_so_once(tmp_path):
     app = project_copy(tmp_path / "app")
     (app / ".venv").symlink_to(ROOT / ".venv")
-    port = free_port()
     log = tmp_path / "run.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            ["bin/run", f"127.0.0.1:{port}"],
-            cwd=app,
-            env=clean_environ(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+
+    def run(port: int) -> tuple[subprocess.Popen, int]:
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                ["bin/run", f"127.0.0.1:{port}"],
+                cwd=app,
+                env=clean_environ(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/", process, log, seconds=120)
+        except RuntimeError:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+            raise
+        return process, port
+
+    process, port = on_a_free_port(run)
     try:
-        wait_for(f"http://127.0.0.1:{port}/", process, log, seconds=120)
         page = requests.get(f"http://127.0.0.1:{port}/accounts/signup/", timeout=10)
         assert page.status_code == 200
         assert 'name="username"' in page.text

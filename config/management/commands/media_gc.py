@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.apps import apps
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -62,11 +63,17 @@ class S3Media:
                 yield StoredObject(item["Key"], item["Size"], item["LastModified"])
 
     def delete(self, keys: list[str]) -> dict[str, str]:
-        """Delete ``keys`` (at most DELETE_BATCH); return the ones that failed, with why."""
-        response = self.client.delete_objects(
-            Bucket=self.storage.bucket_name,
-            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
-        )
+        """Delete ``keys`` (at most DELETE_BATCH); return the ones that failed, with why.
+
+        A request that fails as a whole (S3 unreachable, answering 500) fails every key in it,
+        so the run still names them and ends with its summary instead of a traceback."""
+        try:
+            response = self.client.delete_objects(
+                Bucket=self.storage.bucket_name,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            return dict.fromkeys(keys, str(exc))
         return {e["Key"]: f"{e['Code']}: {e['Message']}" for e in response.get("Errors", [])}
 
 
