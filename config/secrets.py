@@ -42,6 +42,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "CSRF_COOKIE_SECURE": bool,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
+    "DEPLOY_HOSTS": list,
     "DEPLOY_USER": str,
     "DEPLOY_SSH_KEY": str,
     "DEPLOY_SSH_PORT": int,
