@@ -630,6 +630,8 @@ def test_when_one_host_fails_the_hosts_switched_before_it_go_back(fleet, tmp_pat
     assert result.returncode != 0
     assert "/healthz answered 503" in result.stdout
     assert f"failed on {user_b}@web-b; web-a went back to the previous release" in result.stdout
+    # web-a served the release before it went back.
+    assert result.stdout.count("==> Serving releases/") == 1
     assert "Rolling back web-a" in result.stdout
     after = [(server.current(), server.releases(), server.marker()) for server in fleet.servers]
     assert after == before
