@@ -48,6 +48,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "SIGNUP_LIMIT_PER_HOUR": int,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
+    "DEPLOY_HOSTS": list,
     "DEPLOY_USER": str,
     "DEPLOY_SSH_KEY": str,
     "DEPLOY_SSH_PORT": int,

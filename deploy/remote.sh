@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The host side of deploy.sh, run over ssh from the release it activates:
-#   bash <dir>/releases/<release>/deploy/remote.sh <dir> <release>
-# It builds or reuses the virtualenv, migrates, collects static files, switches <dir>/current,
-# has gunicorn load the release without dropping a request, checks /healthz (rolling back if it
-# fails) and prunes old releases. It deletes only releases/<timestamp> and venvs/<sha256> that
-# deploy.sh made, never the release `current` names, shared/ (media, logs) or anything else.
+# The host side of deploy.sh, run over ssh from the release it works on:
+#   bash <dir>/releases/<release>/deploy/remote.sh <dir> <release> PHASE
+# deploy.sh runs the phases in this order, each on every host before the next starts:
+#   prepare   builds or reuses the virtualenv, collects static files, checks that the app loads;
+#   migrate   migrates the database (on the first host only);
+#   activate  switches <dir>/current, has gunicorn load the release without dropping a request,
+#             checks /healthz (going back to the previous release if it fails), prunes;
+#   rollback  when a later host failed: back to the release this one served before.
+# A failure before the switch removes the new release and the old one carries on. It deletes
+# only releases/<timestamp> and venvs/<sha256> that deploy.sh made, never the release `current`
+# names, shared/ (media, logs) or anything else.
 # Host settings, from <dir>/shared/host.env if present: GUNICORN_BIND (127.0.0.1:8000),
 # WEB_CONCURRENCY (workers), DEPLOY_SYSTEMD=no (serve from a pidfile even under systemd).
 # shellcheck disable=SC2317  # functions that wait_until calls look unreachable to shellcheck
@@ -13,6 +18,7 @@ shopt -s nullglob
 
 DIR=$1
 RELEASE=$2
+PHASE=$3
 KEEP=5
 SERVICE=instagram
 RELEASES=$DIR/releases
@@ -32,6 +38,7 @@ die() {
 
 # Before the switch the new release has served nothing: remove it, the old one carries on.
 abandon() {
+  [ "$(current_release)" != "$RELEASE" ] || die "$1"
   rm -rf "$NEW"
   die "$1: releases/$RELEASE removed; the previous release still serves."
 }
@@ -267,7 +274,72 @@ prune() {
   step "Kept the $kept newest releases"
 }
 
+prepare() {
+  if [ -e "$DIR/current" ] && [ ! -L "$DIR/current" ]; then
+    abandon "$DIR/current is not a symlink deploy.sh made: move it out of the way"
+  fi
+  venv_link
+  # Without a bucket or PostgreSQL the app keeps media/ and db.sqlite3 in its directory: those
+  # live in shared/, so every release sees them and pruning a release never takes them along.
+  ln -sfn ../../shared/media "$NEW/media"
+  ln -sfn ../../shared/db.sqlite3 "$NEW/db.sqlite3"
+  step "Collecting static files"
+  (cd "$NEW" && .venv/bin/python manage.py collectstatic --no-input) ||
+    abandon "collectstatic failed"
+  # A worker that cannot load the app makes gunicorn's master stop altogether.
+  step "Loading the app as a gunicorn worker will"
+  (cd "$NEW" && .venv/bin/python -c "import config.wsgi") || abandon "the app does not load"
+}
+
+migrate() {
+  (cd "$NEW" && .venv/bin/python manage.py migrate --no-input) || abandon "migrate failed"
+}
+
+# Serve releases/$RELEASE; if it is not healthy, go back to the release served before.
+activate() {
+  local previous
+  previous=$(current_release)
+  # What rollback goes back to, should a host after this one fail.
+  printf '%s\n' "$previous" >"$NEW/.previous"
+  step "Switching current to releases/$RELEASE"
+  switch_to "$RELEASE"
+  if serve "$previous" "$RELEASE" && healthy; then
+    touch "$NEW/.deployed"
+    prune
+    step "Serving releases/$RELEASE"
+    exit 0
+  fi
+  [ -n "$previous" ] ||
+    die "releases/$RELEASE is not healthy and there is no release to go back to: see $LOGS"
+  go_back "$previous"
+  die "releases/$RELEASE failed and was removed; releases/$previous serves again."
+}
+
+# After a later host failed: back to the release this one served before releases/$RELEASE.
+rollback() {
+  local previous
+  [ "$(current_release)" = "$RELEASE" ] || die "current does not name releases/$RELEASE"
+  previous=$(cat "$NEW/.previous")
+  [ -n "$previous" ] ||
+    die "releases/$RELEASE was the first release here: there is none to go back to, it stays"
+  go_back "$previous"
+  step "releases/$RELEASE removed; releases/$previous serves again"
+}
+
+# Switch back from releases/$RELEASE to releases/$1, serve and check it, remove $RELEASE.
+go_back() {
+  step "Rolling back to releases/$1"
+  switch_to "$1"
+  serve "$RELEASE" "$1" && healthy ||
+    die "releases/$RELEASE failed, and releases/$1 is not healthy either: see $LOGS"
+  rm -rf "$NEW"
+}
+
 [ -d "$NEW" ] || die "$NEW does not exist"
+case $PHASE in
+prepare | migrate | activate | rollback) ;;
+*) die "unknown phase ${PHASE@Q}: prepare, migrate, activate or rollback" ;;
+esac
 mkdir -p "$SHARED/media"
 exec 9>"$SHARED/deploy.lock"
 flock -n 9 || abandon "another deploy is running on this host"
@@ -281,39 +353,4 @@ BIND=${GUNICORN_BIND:-127.0.0.1:8000}
 LOGS=$LOG
 if systemd_host; then LOGS="journalctl -u $SERVICE"; fi
 [[ $BIND =~ :[0-9]+$ ]] || abandon "GUNICORN_BIND must be host:port for the health check, not $BIND"
-if [ -e "$DIR/current" ] && [ ! -L "$DIR/current" ]; then
-  abandon "$DIR/current is not a symlink deploy.sh made: move it out of the way"
-fi
-PREVIOUS=$(current_release)
-
-venv_link
-# Without a bucket or PostgreSQL the app keeps media/ and db.sqlite3 in its directory: those
-# live in shared/, so every release sees them and pruning a release never takes them along.
-ln -sfn ../../shared/media "$NEW/media"
-ln -sfn ../../shared/db.sqlite3 "$NEW/db.sqlite3"
-step "Migrating the database"
-(cd "$NEW" && .venv/bin/python manage.py migrate --no-input) || abandon "migrate failed"
-step "Collecting static files"
-(cd "$NEW" && .venv/bin/python manage.py collectstatic --no-input) ||
-  abandon "collectstatic failed"
-# A worker that cannot load the app makes gunicorn's master stop altogether.
-step "Loading the app as a gunicorn worker will"
-(cd "$NEW" && .venv/bin/python -c "import config.wsgi") || abandon "the app does not load"
-
-step "Switching current to releases/$RELEASE"
-switch_to "$RELEASE"
-if serve "$PREVIOUS" "$RELEASE" && healthy; then
-  touch "$NEW/.deployed"
-  prune
-  step "Deployed releases/$RELEASE"
-  exit 0
-fi
-[ -n "$PREVIOUS" ] ||
-  die "releases/$RELEASE is not healthy and there is no release to go back to: see $LOGS"
-step "Rolling back to releases/$PREVIOUS"
-switch_to "$PREVIOUS"
-if serve "$RELEASE" "$PREVIOUS" && healthy; then
-  rm -rf "$NEW"
-  die "releases/$RELEASE failed and was removed; releases/$PREVIOUS serves again."
-fi
-die "releases/$RELEASE failed, and releases/$PREVIOUS is not healthy either: see $LOGS"
+"$PHASE"
