@@ -1,13 +1,17 @@
 """Validate and normalise what people type into the members pages."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
 from django.core.exceptions import ValidationError
 
-from members import throttle
+from members import limits, throttle
 from members.models import RESERVED_USERNAMES, User
 from posts.forms import photo_process
 from posts.images import Rendition, avatar_rendition
+
+CHECK_WINDOW = timedelta(minutes=15)
 
 
 class LowercaseUsernameField(UsernameField):
@@ -27,15 +31,11 @@ def _clean_username(form: forms.ModelForm) -> str:
     return username
 
 
-def _clean_email(form: forms.ModelForm) -> str:
-    email = form.cleaned_data["email"].strip().lower()
-    if User.objects.with_email(email).exclude(pk=form.instance.pk).exists():
-        raise ValidationError("An account with that email address already exists.")
-    return email
-
-
 class SignupForm(BaseUserCreationForm):
-    """Email, full name, username and password, checked by Django's password validators."""
+    """Email, full name, username and password, checked by Django's password validators.
+
+    A registered email address is not an error here: the page must not tell who has an
+    account (members.services.member_sign_up mails the address's owner instead)."""
 
     class Meta:
         model = User
@@ -52,7 +52,11 @@ class SignupForm(BaseUserCreationForm):
         return _clean_username(self)
 
     def clean_email(self) -> str:
-        return _clean_email(self)
+        return self.cleaned_data["email"].strip().lower()
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # Skips the model's case-insensitive unique constraint on the address, too.
+        return super()._get_validation_exclusions() | {"email"}
 
 
 class LoginForm(AuthenticationForm):
@@ -83,6 +87,41 @@ class LoginForm(AuthenticationForm):
         return cleaned
 
 
+class PasswordResetForm(forms.Form):
+    """Whom to send a reset link: an account named by its username or its email address."""
+
+    login = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "username"}),
+    )
+
+
+class EmailChangeForm(forms.Form):
+    """A new address, and the password, so that an open session alone cannot take the account."""
+
+    email = forms.EmailField(
+        label="New email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not limits.hit("password-check", str(self.user.pk), limit=10, window=CHECK_WINDOW):
+            raise ValidationError("Too many tries. Wait 15 minutes and try again.")
+        if not self.user.check_password(password):
+            raise ValidationError("That is not your password.")
+        return password
+
+
 class ProfileForm(forms.ModelForm):
     """Edit what others see on the profile; a new photo is processed before anything is saved."""
 
@@ -97,15 +136,12 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("full_name", "username", "email", "website", "bio")
+        fields = ("full_name", "username", "website", "bio")
         field_classes = {"username": LowercaseUsernameField}
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
 
     def clean_username(self) -> str:
         return _clean_username(self)
-
-    def clean_email(self) -> str:
-        return _clean_email(self)
 
     def clean_photo(self) -> Rendition | None:
         upload = self.cleaned_data.get("photo")
