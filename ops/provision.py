@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import ClientError
 
+from ops import ses
 from ops.secrets_file import secrets_read, secrets_write
 
 PUBLIC_ACCESS_BLOCK = {
@@ -73,6 +74,9 @@ class Options:
     name: str = "instagram"
     db_instance_class: str = "db.t4g.micro"
     iam_user: bool = False
+    # The address mail comes from, and whether SES verifies its domain or the address alone.
+    mail_from: str = ""
+    ses_identity: str = "domain"
 
     def __post_init__(self) -> None:
         try:
@@ -92,6 +96,11 @@ class Options:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
                 raise ProvisionError(f"--origin {origin!r} must look like https://host[:port].")
+        if self.mail_from:
+            try:
+                ses.identity_of(self.mail_from, self.ses_identity)
+            except ValueError as exc:
+                raise ProvisionError(str(exc)) from None
 
     @property
     def policy_name(self) -> str:
@@ -236,11 +245,23 @@ class Provisioner:
         self.ec2 = session.client("ec2", region_name=region)
         self.rds = session.client("rds", region_name=region)
         self.sts = session.client("sts", region_name=region)
+        self.ses = session.client("ses", region_name=region)
+        self.mail: ses.MailIdentity | None = None
 
     def run(self) -> list[str]:
         """Provision everything; return the changes made (planned, in a dry run)."""
         account = self.sts.get_caller_identity()["Account"]
         self.bucket()
+        if self.options.mail_from:
+            self.mail = ses.MailIdentity(
+                client=self.ses,
+                region=self.options.region,
+                account=account,
+                mail_from=self.options.mail_from,
+                kind=self.options.ses_identity,
+                change=self.change,
+            )
+            self.outputs.update(self.mail.provision())
         policy_arn = f"arn:aws:iam::{account}:policy/{self.options.policy_name}"
         self.media_policy(policy_arn)
         self.web_role(policy_arn)
@@ -390,6 +411,9 @@ class Provisioner:
     def media_policy(self, arn: str) -> None:
         name, document = self.options.policy_name, media_policy_document(self.options.bucket)
         summary = f"get, put and delete on {self.options.bucket}/media/*, list under media/"
+        if self.mail:
+            document["Statement"].append(self.mail.statement())
+            summary += f", send mail as {self.mail.identity}"
         try:
             policy = self.iam.get_policy(PolicyArn=arn)["Policy"]
         except self.iam.exceptions.NoSuchEntityException:
@@ -664,6 +688,7 @@ class Provisioner:
             "CSRF_TRUSTED_ORIGINS": sorted(self.options.origins),
             "AWS_STORAGE_BUCKET_NAME": self.options.bucket,
             "AWS_S3_REGION_NAME": self.options.region,
+            **(self.mail.secrets() if self.mail else {}),
         }
         generated: dict[str, Any] = {
             "SECRET_KEY": secrets.token_urlsafe(50),
