@@ -19,6 +19,7 @@ from config.mail import MailNotSent, address_masked, mail_send
 from config.secrets import Secrets
 from tests.conftest import CREDENTIALS, REGION, moto_client
 from tests.mailserver import free_port, html, text
+from tests.test_secrets import PRODUCTION, start
 
 SENDER = "Instagram <hello@example.com>"
 LINK = "https://www.example.com/accounts/password/reset/MQ/secret-token-abc/"
@@ -100,6 +101,23 @@ def test_email_keys_of_the_wrong_type_are_refused(tmp_path):
     path.write_text('{"EMAIL_PORT": "twenty-five"}')
     with pytest.raises(ImproperlyConfigured, match="'EMAIL_PORT' must be a number"):
         Secrets.load(path, {})
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        {"EMAIL_BACKEND": "ses", "DEFAULT_FROM_EMAIL": SENDER},
+        {"EMAIL_BACKEND": "smtp", "DEFAULT_FROM_EMAIL": SENDER, "EMAIL_HOST": "smtp.example.com",
+         "EMAIL_USE_TLS": True, "EMAIL_HOST_USER": "app", "EMAIL_HOST_PASSWORD": "p4ss-w0rd"},
+    ],
+    ids=["ses", "smtp"],
+)  # fmt: skip
+def test_production_settings_with_email_pass_the_deploy_check(tmp_path, email):
+    result = start(
+        tmp_path, {**PRODUCTION, **email}, "check", "--deploy", "--fail-level", "WARNING"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout and "p4ss-w0rd" not in result.stdout + result.stderr
 
 
 # SMTP
