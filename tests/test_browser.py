@@ -391,3 +391,8 @@ def test_forgot_password_email_link_new_password_logged_in(people, site, smtp_se
     again.goto("/accounts/login/")
     log_in(again, "frida", new_password)
     expect(again.get_by_role("button", name="Log out")).to_be_visible()
+    # Following the link proved the address: no banner asks to confirm it.
+    again.goto("/accounts/settings/")
+    expect(again.get_by_text("frida@example.com · confirmed")).to_be_visible()
+    expect(again.get_by_text("Please confirm your email address")).to_have_count(0)
+    shot(again, "settings")
