@@ -11,6 +11,8 @@ from members.models import RESERVED_USERNAMES, User
 from posts.forms import photo_process
 from posts.images import Rendition, avatar_rendition
 
+# Password checks outside the log-in page: at most CHECK_LIMIT per account in CHECK_WINDOW.
+CHECK_LIMIT = 10
 CHECK_WINDOW = timedelta(minutes=15)
 
 
@@ -115,8 +117,11 @@ class EmailChangeForm(forms.Form):
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not limits.hit("password-check", str(self.user.pk), limit=10, window=CHECK_WINDOW):
-            raise ValidationError("Too many tries. Wait 15 minutes and try again.")
+        if not limits.hit(
+            "password-check", str(self.user.pk), limit=CHECK_LIMIT, window=CHECK_WINDOW
+        ):
+            minutes = int(CHECK_WINDOW.total_seconds() // 60)
+            raise ValidationError(f"Too many tries. Wait {minutes} minutes and try again.")
         if not self.user.check_password(password):
             raise ValidationError("That is not your password.")
         return password

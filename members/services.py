@@ -60,6 +60,9 @@ CONFIRM_SALT = "members.email-confirm"
 CONFIRM_MAX_AGE = timedelta(days=3)
 RESEND_LIMIT = 3
 RESEND_WINDOW = timedelta(minutes=15)
+# "Someone tried to use your address" mails per owner; more tries are answered as usual, unsent.
+TAKEN_NOTICE_LIMIT = 3
+TAKEN_NOTICE_WINDOW = timedelta(hours=1)
 
 
 def _link(site: str, name: str, **kwargs: str) -> str:
@@ -88,7 +91,13 @@ def _confirm_send(*, user: User, address: str, site: str, changing: bool) -> Non
 
 def _address_taken(*, owner: User, site: str, changing: bool) -> None:
     """Tell the owner of an address that someone tried to use it; the one who tried is told
-    nothing more than if the address were free."""
+    nothing more than if the address were free. A few times an hour, so that nobody can use
+    the form to flood an inbox."""
+    owner_key = str(owner.pk)
+    if not limits.hit(
+        "address-taken", owner_key, limit=TAKEN_NOTICE_LIMIT, window=TAKEN_NOTICE_WINDOW
+    ):
+        return
     mail_send(
         to=owner.email,
         template="address_taken",

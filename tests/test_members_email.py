@@ -70,6 +70,15 @@ def test_signing_up_with_a_registered_address_answers_the_same_and_warns_its_own
     assert "olivia" in text(warning) and "/accounts/email/confirm/" not in text(warning)
 
 
+def test_the_owner_of_a_registered_address_is_warned_a_few_times_an_hour_only(owner, mailbox):
+    for number in range(5):
+        response = Client().post(
+            "/accounts/signup/", {**SIGNUP, "email": "olivia@example.com", "username": f"m{number}"}
+        )
+        assert response.url == "/accounts/signup/done/"
+    assert len(mailbox.to("olivia@example.com")) == 3
+
+
 def test_a_member_can_log_in_before_confirming_and_sees_a_banner(client, mailbox):
     client.post("/accounts/signup/", SIGNUP)
     client.post("/accounts/login/", {"username": "alice", "password": SIGNUP["password1"]})
@@ -155,6 +164,15 @@ def test_a_change_needs_the_password(client, owner, mailbox):
     client.force_login(owner)
     response = change_email(client, "new@example.org", "wrong-password")
     assert "That is not your password." in response.content.decode()
+    assert mailbox.messages == [] and User.objects.get(pk=owner.pk).pending_email == ""
+
+
+def test_password_checks_for_a_change_are_throttled(client, owner, mailbox):
+    client.force_login(owner)
+    for _ in range(10):
+        change_email(client, "new@example.org", "guess")
+    response = change_email(client, "new@example.org")
+    assert "Too many tries. Wait 15 minutes and try again." in response.content.decode()
     assert mailbox.messages == [] and User.objects.get(pk=owner.pk).pending_email == ""
 
 
