@@ -28,7 +28,8 @@ def embedded_default_check(app_configs=None, **kwargs) -> list[checks.CheckMessa
         checks.Info(
             f"No {secrets.path.name} found: running on the embedded default (DEBUG="
             f"{settings.DEBUG}, database {settings.DATABASES['default']['NAME']}, media in "
-            f"{f'S3 bucket {bucket}' if bucket else settings.MEDIA_ROOT}).",
+            f"{f'S3 bucket {bucket}' if bucket else settings.MEDIA_ROOT}"
+            f"{', email printed here' if 'console' in settings.EMAIL_BACKEND else ''}).",
             hint="Copy secrets.json.example to secrets.json to configure.",
             id="site.I001",
         )

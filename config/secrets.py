@@ -128,6 +128,33 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
 
+# Email: Django's own setting names (django-ses's for SES), and what each backend needs.
+EMAIL_KEYS: dict[str, type | tuple[type, ...]] = {
+    "EMAIL_BACKEND": str,
+    "DEFAULT_FROM_EMAIL": str,
+    "EMAIL_HOST": str,
+    "EMAIL_PORT": int,
+    "EMAIL_HOST_USER": str,
+    "EMAIL_HOST_PASSWORD": str,
+    "EMAIL_USE_TLS": bool,
+    "EMAIL_USE_SSL": bool,
+    "EMAIL_FILE_PATH": str,
+    "AWS_SES_REGION_NAME": str,
+    "AWS_SES_REGION_ENDPOINT_URL": str,
+    "SITE_NAME": str,
+    "PASSWORD_RESET_TIMEOUT": int,
+}
+KEYS.update(EMAIL_KEYS)
+EMAIL_BACKENDS = {
+    "ses": "django_ses.SESBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}
+# A mail server that does not answer must not hold a request (and a worker) for long.
+EMAIL_TIMEOUT_SECONDS = 10
+
+
 class Secrets:
     """Typed access to secrets.json merged with environment variables."""
 
@@ -421,6 +448,81 @@ class Secrets:
                 f'such as ["HTTP_X_FORWARDED_PROTO", "https"].'
             )
         return pair[0], pair[1]
+
+    def email(self) -> dict[str, Any]:
+        """The email settings, by Django's names: the console (the embedded default), a file,
+        an SMTP server, or Amazon SES through django-ses with boto3's credentials."""
+        choice = self.get_str("EMAIL_BACKEND", "console")
+        if choice not in EMAIL_BACKENDS:
+            raise ImproperlyConfigured(
+                f"{self.source('EMAIL_BACKEND')} must be one of {', '.join(EMAIL_BACKENDS)}, "
+                f"not {choice!r}."
+            )
+        sender = self.get_str("DEFAULT_FROM_EMAIL")
+        if choice in ("ses", "smtp") and not sender:
+            raise ImproperlyConfigured(
+                f"{self.source('DEFAULT_FROM_EMAIL')} is missing: EMAIL_BACKEND {choice!r} "
+                f'needs the address mail comes from, e.g. "Instagram <hello@example.com>".'
+            )
+        email: dict[str, Any] = {
+            "EMAIL_BACKEND": EMAIL_BACKENDS[choice],
+            "DEFAULT_FROM_EMAIL": sender or "webmaster@localhost",
+            "SERVER_EMAIL": sender or "root@localhost",
+            "EMAIL_TIMEOUT": EMAIL_TIMEOUT_SECONDS,
+        }
+        if choice == "smtp":
+            email.update(self._smtp())
+        elif choice == "file":
+            email["EMAIL_FILE_PATH"] = self._required("EMAIL_FILE_PATH", "file")
+        elif choice == "ses":
+            email.update(self._ses())
+        return email
+
+    def _required(self, key: str, backend: str) -> str:
+        value = self.get_str(key)
+        if not value:
+            raise ImproperlyConfigured(
+                f"{self.source(key)} is missing: EMAIL_BACKEND {backend!r} needs it."
+            )
+        return value
+
+    def _smtp(self) -> dict[str, Any]:
+        use_tls = self.get_bool("EMAIL_USE_TLS", False)
+        use_ssl = self.get_bool("EMAIL_USE_SSL", False)
+        if use_tls and use_ssl:
+            raise ImproperlyConfigured(
+                f"{self.source('EMAIL_USE_SSL')}: EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: "
+                f"TLS (STARTTLS) usually on port 587, SSL on 465."
+            )
+        return {
+            "EMAIL_HOST": self._required("EMAIL_HOST", "smtp"),
+            "EMAIL_PORT": self.get_int("EMAIL_PORT", 465 if use_ssl else 587 if use_tls else 25),
+            "EMAIL_HOST_USER": self.get_str("EMAIL_HOST_USER"),
+            "EMAIL_HOST_PASSWORD": self.get_str("EMAIL_HOST_PASSWORD"),
+            "EMAIL_USE_TLS": use_tls,
+            "EMAIL_USE_SSL": use_ssl,
+        }
+
+    def _ses(self) -> dict[str, Any]:
+        """django-ses's settings: boto3's credentials (the instance role) unless the file gives
+        access keys; no automatic throttling, which would need ses:GetSendQuota."""
+        region = self.get_str("AWS_SES_REGION_NAME") or self.get_str("AWS_S3_REGION_NAME")
+        if not region:
+            raise ImproperlyConfigured(
+                f"{self.source('AWS_SES_REGION_NAME')} is missing: EMAIL_BACKEND 'ses' needs "
+                f"the region of the SES identity, e.g. ap-northeast-2."
+            )
+        endpoint = self.get_str("AWS_SES_REGION_ENDPOINT_URL")
+        return {
+            "AWS_SES_REGION_NAME": region,
+            "AWS_SES_REGION_ENDPOINT_URL": endpoint or f"https://email.{region}.amazonaws.com",
+            "AWS_SES_ACCESS_KEY_ID": self.get_str("AWS_ACCESS_KEY_ID") or None,
+            "AWS_SES_SECRET_ACCESS_KEY": self.get_str("AWS_SECRET_ACCESS_KEY") or None,
+            "AWS_SES_AUTO_THROTTLE": None,
+            "AWS_SES_CONFIG": Config(
+                connect_timeout=5, read_timeout=EMAIL_TIMEOUT_SECONDS, retries={"max_attempts": 2}
+            ),
+        }
 
 
 def _check_keys(

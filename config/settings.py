@@ -92,6 +92,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Email (config/mail.py sends it): the console by default, so a newcomer sees reset links in
+# the bin/run terminal; SES, SMTP or a file from secrets.json. Names as Django's own.
+globals().update(SECRETS.email())
+SITE_NAME = SECRETS.get_str("SITE_NAME", "Instagram")
+# Password reset links work once and for an hour (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = SECRETS.get_int("PASSWORD_RESET_TIMEOUT", 3600)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

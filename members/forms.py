@@ -10,7 +10,6 @@ from django.http import HttpRequest
 
 from members import throttle
 from members.models import (
-    EMAIL_TAKEN,
     LOGIN_MAX_LENGTH,
     RESERVED_USERNAMES,
     USERNAME_TAKEN,
@@ -38,15 +37,11 @@ def _clean_username(form: forms.ModelForm) -> str:
     return username
 
 
-def _clean_email(form: forms.ModelForm) -> str:
-    email = folded(form.cleaned_data["email"])
-    if User.objects.with_email(email).exclude(pk=form.instance.pk).exists():
-        raise ValidationError(EMAIL_TAKEN)
-    return email
-
-
 class SignupForm(BaseUserCreationForm):
-    """Email, full name, username and password, checked by Django's password validators."""
+    """Email, full name, username and password, checked by Django's password validators.
+
+    A registered email address is not an error here: the page must not tell who has an
+    account (members.services.member_sign_up mails the address's owner instead)."""
 
     class Meta:
         model = User
@@ -63,13 +58,28 @@ class SignupForm(BaseUserCreationForm):
         return _clean_username(self)
 
     def clean_email(self) -> str:
-        return _clean_email(self)
+        return folded(self.cleaned_data["email"])
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # Skips the model's case-insensitive unique constraint on the address, too.
+        return super()._get_validation_exclusions() | {"email"}
 
 
 def _refused_or(request, error: ValidationError) -> ValidationError:
     """The throttle's refusal, if it refused this request's password check, else ``error``."""
     refused = throttle.refusal(request)
     return ValidationError(refused.message, code="throttled") if refused else error
+
+
+def password_checked(
+    request: HttpRequest, user: User, password: str, incorrect: ValidationError
+) -> str:
+    """``password`` if it is ``user``'s, checked by the authentication backend so that the guess
+    counts against the log-in throttle; else ``incorrect`` (or the throttle's refusal)."""
+    checked = authenticate(request, username=user.username, password=password)
+    if checked is None or checked.pk != user.pk:
+        raise _refused_or(request, incorrect)
+    return password
 
 
 class ThrottleMessageMixin:
@@ -106,21 +116,48 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 
     def clean_old_password(self) -> str:
         old_password = self.cleaned_data["old_password"]
-        checked = authenticate(self.request, username=self.user.username, password=old_password)
-        if checked is None or checked.pk != self.user.pk:
-            raise _refused_or(
-                self.request,
-                ValidationError(
-                    self.error_messages["password_incorrect"], code="password_incorrect"
-                ),
-            )
-        return old_password
+        incorrect = ValidationError(
+            self.error_messages["password_incorrect"], code="password_incorrect"
+        )
+        return password_checked(self.request, self.user, old_password, incorrect)
 
 
 class AdminPasswordChangeForm(PasswordChangeForm):
     """The admin's password change form (Django's marks required fields), throttled."""
 
     required_css_class = "required"
+
+
+class PasswordResetForm(forms.Form):
+    """Whom to send a reset link: an account named by its username or its email address."""
+
+    login = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocomplete": "username"}),
+    )
+
+
+class EmailChangeForm(forms.Form):
+    """A new address, and the password, so that an open session alone cannot take the account."""
+
+    email = forms.EmailField(
+        label="New email address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, request: HttpRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.request = request
+
+    def clean_password(self) -> str:
+        incorrect = ValidationError("That is not your password.")
+        return password_checked(self.request, self.user, self.cleaned_data["password"], incorrect)
 
 
 class ProfileForm(forms.ModelForm):
@@ -137,15 +174,12 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("full_name", "username", "email", "website", "bio")
+        fields = ("full_name", "username", "website", "bio")
         field_classes = {"username": LowercaseUsernameField}
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
 
     def clean_username(self) -> str:
         return _clean_username(self)
-
-    def clean_email(self) -> str:
-        return _clean_email(self)
 
     def clean_photo(self) -> Rendition | None:
         upload = self.cleaned_data.get("photo")

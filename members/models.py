@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 USERNAME_MAX_LENGTH = 30
 LOGIN_MAX_LENGTH = 254
@@ -74,6 +75,13 @@ class User(AbstractUser):
         error_messages={"unique": USERNAME_TAKEN},
     )
     email = models.EmailField("email address")
+    email_verified = models.BooleanField(
+        default=False, help_text="The member followed a confirmation link sent to the address."
+    )
+    # An address the member asked to change to; it replaces ``email`` once its link is followed.
+    pending_email = models.EmailField(blank=True)
+    # Bumped by "log out everywhere else": part of the session hash, so older sessions end.
+    session_generation = models.PositiveIntegerField(default=0)
     full_name = models.CharField(max_length=150, blank=True)
     bio = models.CharField(max_length=150, blank=True)
     website = models.URLField(max_length=200, blank=True)
@@ -111,6 +119,19 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name or self.username
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Django's HMAC of the password hash, with the session generation mixed in once it
+        is bumped: a new password or "log out everywhere else" ends every older session.
+        Generation 0 keeps Django's own hash, so existing sessions survive the upgrade."""
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret)
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Follow(models.Model):

@@ -1,31 +1,35 @@
-"""Writes that touch members, their photos and their follows."""
+"""Writes that touch members, their photos, their follows, their addresses and passwords."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
+from members import limits
 from members.models import EMAIL_TAKEN, USERNAME_TAKEN, Follow, User
 from posts.images import Rendition
 
 
-def user_create(*, user: User, password: str) -> User:
-    """Save the new member ``user`` with ``password``. A username or email taken meanwhile by a
-    simultaneous sign-up (which the form's own check could not see) is a ValidationError on
-    that field, as the form would have said, not a 500."""
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError as exc:
-        # The unique constraints' names (members_user_email_ci_unique, members_user_username_…)
-        # say which field clashed; PostgreSQL reports the name, SQLite puts it in the message.
-        diag = getattr(exc.__cause__, "diag", None)
-        constraint = getattr(diag, "constraint_name", None) or str(exc)
-        for field, message in (("email", EMAIL_TAKEN), ("username", USERNAME_TAKEN)):
-            if field in constraint:
-                raise ValidationError({field: message}) from exc
-        raise
-    return user
+def _unique_clash(exc: IntegrityError) -> ValidationError | None:
+    """The form's "already exists" error for a username or email taken meanwhile by a
+    simultaneous sign-up (which the form's own check could not see), or None."""
+    # The unique constraints' names (members_user_email_ci_unique, members_user_username_…)
+    # say which field clashed; PostgreSQL reports the name, SQLite puts it in the message.
+    diag = getattr(exc.__cause__, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or str(exc)
+    for field, message in (("email", EMAIL_TAKEN), ("username", USERNAME_TAKEN)):
+        if field in constraint:
+            return ValidationError({field: message})
+    return None
 
 
 def profile_update(*, user: User, photo: Rendition | None, remove_photo: bool) -> User:
@@ -59,3 +63,190 @@ def follow_create(*, follower: User, following: User) -> None:
 def follow_delete(*, follower: User, following: User) -> None:
     """``follower`` stops following ``following``; unfollowing again changes nothing."""
     Follow.objects.filter(follower=follower, following=following).delete()
+
+
+# Email addresses: confirmation, change, and sign-up without telling who is registered.
+
+CONFIRM_SALT = "members.email-confirm"
+CONFIRM_MAX_AGE = timedelta(days=3)
+RESEND_LIMIT = 3
+RESEND_WINDOW = timedelta(minutes=15)
+# "Someone tried to use your address" mails per owner; more tries are answered as usual, unsent.
+TAKEN_NOTICE_LIMIT = 3
+TAKEN_NOTICE_WINDOW = timedelta(hours=1)
+
+
+def _link(site: str, name: str, **kwargs: str) -> str:
+    return site + reverse(name, kwargs=kwargs)
+
+
+def email_confirm_link(*, user: User, address: str, site: str) -> str:
+    """A signed link that confirms ``address`` for ``user``: their current address (which it
+    verifies) or the one they asked to change to (which it puts in place)."""
+    token = signing.dumps({"user": user.pk, "email": address}, salt=CONFIRM_SALT)
+    return _link(site, "members:email_confirm", token=token)
+
+
+def _confirm_send(*, user: User, address: str, site: str, changing: bool) -> None:
+    mail_send(
+        to=address,
+        template="confirm",
+        context={
+            "user": user,
+            "link": email_confirm_link(user=user, address=address, site=site),
+            "days": CONFIRM_MAX_AGE.days,
+            "changing": changing,
+        },
+    )
+
+
+def _address_taken(*, owner: User, site: str, changing: bool) -> None:
+    """Tell the owner of an address that someone tried to use it; the one who tried is told
+    nothing more than if the address were free. A few times an hour, so that nobody can use
+    the form to flood an inbox."""
+    owner_key = str(owner.pk)
+    if not limits.hit(
+        "address-taken", owner_key, limit=TAKEN_NOTICE_LIMIT, window=TAKEN_NOTICE_WINDOW
+    ):
+        return
+    mail_send(
+        to=owner.email,
+        template="address_taken",
+        context={
+            "user": owner,
+            "changing": changing,
+            "login_link": _link(site, "members:login"),
+            "reset_link": _link(site, "members:password_reset"),
+        },
+    )
+
+
+def member_sign_up(*, user: User, site: str) -> None:
+    """Save the new member ``user`` and mail them a confirmation link. If the address belongs to
+    someone already, save nothing and mail its owner instead. If the mail cannot be sent,
+    nothing is saved (MailNotSent); a username taken meanwhile is a ValidationError."""
+    owner = User.objects.with_email(user.email).first()
+    if owner is None:
+        try:
+            with transaction.atomic():
+                user.save()
+                _confirm_send(user=user, address=user.email, site=site, changing=False)
+            return
+        except IntegrityError as exc:
+            # Someone signed up with the same address, or the same username, at the same moment:
+            # the address's owner is told as above; a username taken is the form's error.
+            owner = User.objects.with_email(user.email).first()
+            if owner is None:
+                raise _unique_clash(exc) or exc from exc
+    _address_taken(owner=owner, site=site, changing=False)
+
+
+def email_verification_resend(*, user: User, site: str) -> None:
+    """Mail ``user`` a new confirmation link for their address, a few times per quarter hour."""
+    if user.email_verified:
+        return
+    if not limits.hit("email-resend", str(user.pk), limit=RESEND_LIMIT, window=RESEND_WINDOW):
+        raise limits.Throttled(
+            f"We have sent several links already. Wait {_minutes(RESEND_WINDOW)} minutes, and "
+            f"check your spam folder."
+        )
+    _confirm_send(user=user, address=user.email, site=site, changing=False)
+
+
+def email_change_request(*, user: User, address: str, site: str) -> None:
+    """Ask to move ``user`` to ``address``: a link goes to the new address (or, if it belongs to
+    another member, a notice to them), a notice to the old one. Nothing changes until the link
+    is followed; if a mail cannot be sent, nothing is recorded (MailNotSent)."""
+    address = User.objects.normalize_email(address).strip().lower()
+    if address == user.email:
+        raise ValueError("That is already your email address.")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(pending_email=address)
+        owner = User.objects.with_email(address).exclude(pk=user.pk).first()
+        if owner is None:
+            _confirm_send(user=user, address=address, site=site, changing=True)
+        else:
+            _address_taken(owner=owner, site=site, changing=True)
+        mail_send(
+            to=user.email,
+            template="email_changing",
+            context={
+                "user": user,
+                "new_address": address,
+                "reset_link": _link(site, "members:password_reset"),
+            },
+        )
+    user.pending_email = address
+
+
+def email_confirm(*, token: str) -> User:
+    """Follow a confirmation link: verify the member's address, or put the address they asked
+    for in place of the old one. ValueError says why a link no longer works."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.BadSignature:
+        raise ValueError(
+            "This link is not valid, or it is older than "
+            f"{CONFIRM_MAX_AGE.days} days. Ask for a new one in your settings."
+        ) from None
+    address = data["email"]
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data["user"], is_active=True).first()
+        if user is not None and user.email == address:
+            if not user.email_verified:
+                user.email_verified = True
+                user.save(update_fields=["email_verified"])
+            return user
+        if user is None or user.pending_email != address:
+            raise ValueError("This link is no longer valid: the address was changed since.")
+        if User.objects.with_email(address).exclude(pk=user.pk).exists():
+            raise ValueError("That address belongs to another account now.")
+        user.email, user.pending_email, user.email_verified = address, "", True
+        user.save(update_fields=["email", "pending_email", "email_verified"])
+    return user
+
+
+# Passwords and sessions.
+
+RESET_ADDRESS_LIMIT = 10
+RESET_ACCOUNT_LIMIT = 3
+RESET_WINDOW = timedelta(minutes=15)
+
+
+def password_reset_request(*, login: str, client: str, site: str) -> None:
+    """Mail a one-time reset link to the account ``login`` names (username or email), if there
+    is one. Requests are limited per client address (Throttled) and per account (silently, so
+    the answer never tells whether the account exists)."""
+    if not limits.hit("reset-address", client, limit=RESET_ADDRESS_LIMIT, window=RESET_WINDOW):
+        raise limits.Throttled(
+            f"Too many reset requests from your network. Wait {_minutes(RESET_WINDOW)} "
+            f"minutes and try again."
+        )
+    user = User.objects.by_login(login).filter(is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    account = str(user.pk)
+    if not limits.hit("reset-account", account, limit=RESET_ACCOUNT_LIMIT, window=RESET_WINDOW):
+        return
+    link = _link(
+        site,
+        "members:password_reset_confirm",
+        uidb64=urlsafe_base64_encode(force_bytes(user.pk)),
+        token=default_token_generator.make_token(user),
+    )
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    mail_send(
+        to=user.email,
+        template="password_reset",
+        context={"user": user, "link": link, "minutes": minutes},
+    )
+
+
+def sessions_end_others(*, user: User) -> None:
+    """End every session of ``user``: the caller keeps its own with update_session_auth_hash."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+
+
+def _minutes(window: timedelta) -> int:
+    return int(window.total_seconds() // 60)

@@ -14,6 +14,7 @@ from moto.server import ThreadedMotoServer
 from config.secrets import Secrets
 from tests import factories
 from tests.faultproxy import FaultProxy
+from tests.mailserver import Inbox, SMTPServer
 
 BUCKET = "instagram-test-media"
 REGION = "ap-northeast-2"
@@ -129,6 +130,24 @@ class Bucket:
 
     def get(self, key: str) -> dict:
         return self.client.get_object(Bucket=BUCKET, Key=key)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback."""
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(smtp_server, tmp_path) -> Inbox:
+    """The app sends mail through the loopback SMTP server, as production's smtp setting does;
+    the test reads what arrived."""
+    smtp_server.inbox.clear()
+    email = Secrets(tmp_path / "secrets.json", smtp_server.secrets(), {}).email()
+    with override_settings(**email):
+        yield smtp_server.inbox
+    smtp_server.inbox.clear()
 
 
 @pytest.fixture

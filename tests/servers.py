@@ -173,7 +173,8 @@ class Browser(requests.Session):
         return response
 
     def sign_up(self, username: str, password: str) -> requests.Response:
-        return self.submit(
+        """Sign up, then log in; the answer is the profile editor's page."""
+        signed_up = self.submit(
             "/accounts/signup/",
             {
                 "email": f"{username}@example.com",
@@ -182,6 +183,10 @@ class Browser(requests.Session):
                 "password1": password,
                 "password2": password,
             },
+        )
+        assert signed_up.url.endswith("/accounts/signup/done/"), signed_up.url
+        return self.submit(
+            "/accounts/login/?next=/accounts/edit/", {"username": username, "password": password}
         )
 
     def submit(self, path: str, data: dict, files: dict | None = None) -> requests.Response:

@@ -2,10 +2,11 @@
 and none of them works without a CSRF token."""
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from members.models import Follow
+from members.models import Follow, User
 from posts.models import Comment, Like, Post
 from tests import factories, imagefactory
 
@@ -27,8 +28,15 @@ def photo():
 
 # (name, URL, form data, who may do it, how to tell it was done)
 ACTIONS = [
-    ("edit profile", "/accounts/edit/", lambda w: {"username": "olivia", "email": "o@x.io"},
-     "self", lambda w: w["post"].author.__class__.objects.filter(email="o@x.io").exists()),
+    ("edit profile", "/accounts/edit/", lambda w: {"username": "olivia", "full_name": "O. O."},
+     "self", lambda w: User.objects.filter(full_name="O. O.").exists()),
+    ("change email", "/accounts/email/",
+     lambda w: {"email": "o@x.io", "password": factories.PASSWORD},
+     "self", lambda w: User.objects.filter(pending_email="o@x.io").exists()),
+    ("resend email confirmation", "/accounts/email/resend/", lambda w: {}, "self",
+     lambda w: len(mail.outbox) == 1),
+    ("log out everywhere else", "/accounts/sessions/end-others/", lambda w: {}, "self",
+     lambda w: User.objects.get(username="olivia").session_generation == 1),
     ("change password", "/accounts/password/",
      lambda w: {"old_password": factories.PASSWORD, "new_password1": "brand-new-passphrase-1",
                 "new_password2": "brand-new-passphrase-1"},

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests import imagefactory
+from tests import factories, imagefactory
+from tests.mailserver import link
 from tests.servers import ROOT, gunicorn, production_secrets, project_copy
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls that pytest-django
@@ -37,10 +38,11 @@ PASSWORD = "through-the-looking-glass"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, django_db_setup, django_db_blocker, s3_secrets) -> str:
-    """The app under gunicorn, as deployed: DEBUG off, collectstatic, WhiteNoise, S3."""
+def site(tmp_path_factory, django_db_setup, django_db_blocker, s3_secrets, smtp_server) -> str:
+    """The app under gunicorn, as deployed: DEBUG off, collectstatic, WhiteNoise, S3, and mail
+    through the loopback SMTP server."""
     with django_db_blocker.unblock():
-        secrets = production_secrets(s3_secrets)
+        secrets = {**production_secrets(s3_secrets), **smtp_server.secrets()}
     app = project_copy(tmp_path_factory.mktemp("site"))
     with gunicorn(app, secrets) as url:
         yield url
@@ -116,7 +118,16 @@ def sign_up(page: Page, username: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto("/accounts/login/?next=/accounts/edit/")
+    log_in(page, username)
     expect(page).to_have_url(re.compile(r"/accounts/edit/$"))
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
 
 
 def photo_file(name: str, content: bytes) -> dict:
@@ -366,3 +377,45 @@ def test_grids_load_more_as_you_scroll_and_comment_counts_follow(people, owner):
     for loaded in (24, 30):  # the feed pages by 12: scrolling down brings the rest
         cards.last.scroll_into_view_if_needed()
         expect(cards).to_have_count(loaded)
+
+
+def test_forgot_password_email_link_new_password_logged_in(people, site, smtp_server):
+    factories.server_user(username="frida", email="frida@example.com")
+    smtp_server.inbox.clear()
+    page = people.open()
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Forgot password?").click()
+    expect(page).to_have_url(re.compile(r"/accounts/password/reset/$"))
+    page.get_by_label("Username or email").fill("Frida@Example.com")
+    shot(page, "password-reset")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+    message = smtp_server.inbox.wait_for("frida@example.com")
+    assert message["Subject"] == "Instagram: reset your password"
+    url = link(message)
+    assert url.startswith(site + "/accounts/password/reset/")
+    page.goto(url)
+    # Django moves the token out of the address before the form shows, so no Referer holds it.
+    expect(page).to_have_url(re.compile(r"/accounts/password/reset/[^/]+/set-password/$"))
+    new_password = "a-brand-new-passphrase-42"
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("New password confirmation").fill(new_password)
+    shot(page, "password-new")
+    page.get_by_role("button", name="Set new password").click()
+    expect(page).to_have_url(site + "/")
+    expect(page.get_by_text("Your new password is set, and you are logged in.")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+    # The link worked once; the new password opens the account on another device.
+    again = people.open()
+    again.goto(url)
+    expect(again.get_by_role("heading", name="This link no longer works")).to_be_visible()
+    again.goto("/accounts/login/")
+    log_in(again, "frida", new_password)
+    expect(again.get_by_role("button", name="Log out")).to_be_visible()
+    # Following the link proved the address: no banner asks to confirm it.
+    again.goto("/accounts/settings/")
+    expect(again.get_by_text("frida@example.com · confirmed")).to_be_visible()
+    expect(again.get_by_text("Please confirm your email address")).to_have_count(0)
+    shot(again, "settings")

@@ -449,17 +449,7 @@ def test_a_release_whose_healthz_fails_is_rolled_back(site, tmp_path):
 
 def test_photos_posted_before_two_deploys_in_a_row_are_all_still_shown(site, bucket):
     alice = Browser(site.server.url)
-    password = "through-the-looking-glass"
-    alice.submit(
-        "/accounts/signup/",
-        {
-            "email": "alice@example.com",
-            "full_name": "Alice",
-            "username": "alice",
-            "password1": password,
-            "password2": password,
-        },
-    )
+    alice.sign_up("alice", "through-the-looking-glass")
     posts = []
     for count in (1, 3):
         photos = [

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.servers import ROOT, clean_environ, on_a_free_port, project_copy, wait_for
+from tests.servers import ROOT, Browser, clean_environ, on_a_free_port, project_copy, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -40,8 +40,16 @@ def test_bin_run_serves_sign_up_on_sqlite_and_says_so_once(tmp_path):
         page = requests.get(f"http://127.0.0.1:{port}/accounts/signup/", timeout=10)
         assert page.status_code == 200
         assert 'name="username"' in page.text
+        # A newcomer can reset a password locally: the mail, link and all, is in the terminal.
+        newcomer = Browser(f"http://127.0.0.1:{port}")
+        newcomer.sign_up("newcomer", "through-the-looking-glass")
+        newcomer.submit("/accounts/password/reset/", {"login": "newcomer"})
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     assert (app / "db.sqlite3").exists()
-    assert log.read_text().count("running on the embedded default") == 1
+    output = log.read_text()
+    assert output.count("running on the embedded default") == 1
+    assert "email printed here" in output
+    assert "Subject: Instagram: reset your password" in output
+    assert f"http://127.0.0.1:{port}/accounts/password/reset/" in output

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from ops import ses
 from ops.provision.iam import IamSteps, media_policy_document
 from ops.provision.network import NetworkSteps, db_rules, web_rules
 from ops.provision.plan import Options, ProvisionError
@@ -45,11 +46,23 @@ class Provisioner(BucketSteps, IamSteps, NetworkSteps, DatabaseSteps, SecretsFil
         self.ec2 = session.client("ec2", region_name=region)
         self.rds = session.client("rds", region_name=region)
         self.sts = session.client("sts", region_name=region)
+        self.ses = session.client("ses", region_name=region)
+        self.mail: ses.MailIdentity | None = None
 
     def run(self) -> list[str]:
         """Provision everything; return the changes made (planned, in a dry run)."""
         account = self.sts.get_caller_identity()["Account"]
         self.bucket()
+        if self.options.mail_from:
+            self.mail = ses.MailIdentity(
+                client=self.ses,
+                region=self.options.region,
+                account=account,
+                mail_from=self.options.mail_from,
+                kind=self.options.ses_identity,
+                change=self.change,
+            )
+            self.outputs.update(self.mail.provision())
         policy_arn = f"arn:aws:iam::{account}:policy/{self.options.policy_name}"
         self.media_policy(policy_arn)
         self.web_role(policy_arn)

@@ -70,6 +70,9 @@ class IamSteps:
             f"get, put and delete on {self.options.bucket}/media/*, list under media/, never "
             f"destroy a version"
         )
+        if self.mail:
+            document["Statement"].append(self.mail.statement())
+            summary += f", send mail as {self.mail.identity}"
         try:
             policy = self.iam.get_policy(PolicyArn=arn)["Policy"]
         except self.iam.exceptions.NoSuchEntityException:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ops import ses
+
 
 class ProvisionError(Exception):
     """Something provisioning cannot or must not fix by itself."""
@@ -25,6 +27,9 @@ class Options:
     # How long a deleted photo can still be restored (media_restore).
     keep_deleted_days: int = 30
     multi_az: bool = False
+    # The address mail comes from, and whether SES verifies its domain or the address alone.
+    mail_from: str = ""
+    ses_identity: str = "domain"
 
     def __post_init__(self) -> None:
         try:
@@ -49,6 +54,11 @@ class Options:
             parts = urlsplit(origin)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
                 raise ProvisionError(f"--origin {origin!r} must look like https://host[:port].")
+        if self.mail_from:
+            try:
+                ses.identity_of(self.mail_from, self.ses_identity)
+            except ValueError as exc:
+                raise ProvisionError(str(exc)) from None
 
     @property
     def policy_name(self) -> str:

@@ -25,6 +25,7 @@ class SecretsFileSteps:
             "CSRF_TRUSTED_ORIGINS": sorted(self.options.origins),
             "AWS_STORAGE_BUCKET_NAME": self.options.bucket,
             "AWS_S3_REGION_NAME": self.options.region,
+            **(self.mail.secrets() if self.mail else {}),
         }
         generated: dict[str, Any] = {
             "SECRET_KEY": secrets.token_urlsafe(50),

@@ -14,12 +14,15 @@ OUTPUT_LABELS = {
     "db_security_group": "database's security group",
     "db_endpoint": "RDS endpoint",
     "db_master_secret": "RDS master password (Secrets Manager secret)",
+    "ses_identity": "SES identity the app sends mail as",
+    "ses_dkim_records": "DNS records to add for DKIM (then SES verifies the domain)",
 }
 
 
 class Command(BaseCommand):
     help = (
-        "Provision S3, IAM, security groups and RDS for the app, safe by default. Idempotent: "
+        "Provision S3, IAM, security groups, RDS and (with --mail-from) SES for the app, safe by "
+        "default. Idempotent: "
         "a second run changes nothing. --dry-run prints the plan."
     )
     requires_system_checks = []
@@ -63,6 +66,18 @@ class Command(BaseCommand):
             type=Path,
             help="Where to write the bucket, database and keys (default: the app's).",
         )
+        parser.add_argument(
+            "--mail-from",
+            default="",
+            help="The address mail comes from, e.g. hello@example.com: adds an SES identity and "
+            "lets the app send as it (and only as it).",
+        )
+        parser.add_argument(
+            "--ses-identity",
+            choices=("domain", "address"),
+            default="domain",
+            help="Verify the whole domain of --mail-from with DKIM (default), or the address only.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print the plan only.")
 
     def handle(self, *args, **options):
@@ -82,6 +97,8 @@ class Command(BaseCommand):
                 iam_user=options["iam_user"],
                 keep_deleted_days=options["keep_deleted_days"],
                 multi_az=options["multi_az"],
+                mail_from=options["mail_from"],
+                ses_identity=options["ses_identity"],
             )
             provisioner = Provisioner(
                 plan, session=session, dry_run=options["dry_run"], report=self.stdout.write
