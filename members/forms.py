@@ -58,7 +58,7 @@ class SignupForm(BaseUserCreationForm):
         return _clean_username(self)
 
     def clean_email(self) -> str:
-        return folded(self.cleaned_data["email"])
+        return address_folded(self.cleaned_data["email"])
 
     def _get_validation_exclusions(self) -> set[str]:
         # Skips the model's case-insensitive unique constraint on the address, too.
@@ -69,6 +69,14 @@ def _refused_or(request, error: ValidationError) -> ValidationError:
     """The throttle's refusal, if it refused this request's password check, else ``error``."""
     refused = throttle.refusal(request)
     return ValidationError(refused.message, code="throttled") if refused else error
+
+
+def address_folded(email: str) -> str:
+    """``email`` as it is stored, checked again once folded: lowercasing can lengthen it past
+    its column or make it malformed ("İ" becomes "i" and a combining dot)."""
+    email = folded(email)
+    User._meta.get_field("email").run_validators(email)
+    return email
 
 
 def password_checked(
@@ -154,6 +162,9 @@ class EmailChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.request = request
+
+    def clean_email(self) -> str:
+        return address_folded(self.cleaned_data["email"])
 
     def clean_password(self) -> str:
         incorrect = ValidationError("That is not your password.")

@@ -15,7 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
 from members import limits
-from members.models import EMAIL_TAKEN, USERNAME_TAKEN, Follow, User
+from members.models import EMAIL_TAKEN, USERNAME_TAKEN, Follow, User, folded
 from posts.images import Rendition
 
 
@@ -157,7 +157,7 @@ def email_change_request(*, user: User, address: str, site: str) -> None:
     """Ask to move ``user`` to ``address``: a link goes to the new address (or, if it belongs to
     another member, a notice to them), a notice to the old one. Nothing changes until the link
     is followed; if a mail cannot be sent, nothing is recorded (MailNotSent)."""
-    address = User.objects.normalize_email(address).strip().lower()
+    address = folded(address)
     if address == user.email:
         raise ValueError("That is already your email address.")
     with transaction.atomic():
