@@ -42,7 +42,12 @@ def test_the_app_may_send_as_that_identity_and_nothing_else(aws, tmp_path):
     command(tmp_path, f"--mail-from={MAIL_FROM}")
     account = aws.client("sts").get_caller_identity()["Account"]
     statements = policy_document(aws)["Statement"]
-    assert [s["Sid"] for s in statements] == ["MediaObjects", "ListMedia", "NeverDestroyVersions", "SendMail"]
+    assert [s["Sid"] for s in statements] == [
+        "MediaObjects",
+        "ListMedia",
+        "NeverDestroyVersions",
+        "SendMail",
+    ]
     assert statements[-1] == {
         "Sid": "SendMail",
         "Effect": "Allow",
