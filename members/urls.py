@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/signup/done/", views.signup_done, name="signup_done"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", views.login_code, name="login_code"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/edit/", views.profile_edit, name="edit"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password"),
@@ -21,6 +22,8 @@ urlpatterns = [
     path("accounts/email/", views.email_change, name="email_change"),
     path("accounts/email/resend/", views.email_verify_resend, name="email_resend"),
     path("accounts/email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
+    path("accounts/two-factor/", views.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/off/", views.two_factor_disable, name="two_factor_disable"),
     path("accounts/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     # Profiles last: /<username>/ would otherwise shadow every other one-segment URL.
     path("<str:username>/", views.profile, name="profile"),

@@ -1,10 +1,12 @@
 """Sign-up, log-in, account settings, profiles and follows. Views validate, call one service,
 then redirect."""
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -18,14 +20,17 @@ from django.views.decorators.http import require_POST
 from config import ratelimit
 from config.mail import MailNotSent
 from config.media import StorageUnavailable
-from members import selectors, services
+from members import selectors, services, totp
 from members.forms import (
     EmailChangeForm,
     LoginForm,
+    PasswordAndCodeForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
     SignupForm,
+    TwoFactorCodeForm,
+    TwoFactorEnableForm,
 )
 from members.limits import Throttled
 from members.models import User
@@ -33,6 +38,10 @@ from posts import selectors as post_selectors
 
 PEOPLE_PER_PAGE = 50
 SIGNUP_WINDOW = timedelta(hours=1)
+# A right password holds the place of a log-in this long while the code is asked for.
+TWO_FACTOR_PENDING = "two_factor_pending"
+TWO_FACTOR_PENDING_SECONDS = 300
+TWO_FACTOR_SETUP = "two_factor_setup"
 
 
 def next_url(request: HttpRequest, default: str) -> str:
@@ -94,10 +103,53 @@ def signup_done(request: HttpRequest) -> HttpResponse:
     return render(request, "members/signup_done.html")
 
 
-class LoginView(auth_views.LoginView):
+def two_factor_ask(request: HttpRequest, user: User, *, backend: str, then: str) -> HttpResponse:
+    """``user`` gave the right password: ask for a code before logging them in, then send
+    them to ``then``. Nothing is logged in (no session, no device cookie) until the code."""
+    request.session[TWO_FACTOR_PENDING] = {
+        "user": user.pk,
+        "backend": backend,
+        "next": then,
+        "until": time.time() + TWO_FACTOR_PENDING_SECONDS,
+    }
+    return redirect("members:login_code")
+
+
+class TwoFactorLoginView(auth_views.LoginView):
+    """Django's log-in, which asks a member with two-factor log-in on for a code after the
+    password; the site's and the admin's log-in both are one of these."""
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if user.two_factor_on:
+            return two_factor_ask(
+                self.request, user, backend=user.backend, then=self.get_success_url()
+            )
+        return super().form_valid(form)
+
+
+class LoginView(TwoFactorLoginView):
     form_class = LoginForm
     template_name = "members/login.html"
     redirect_authenticated_user = True
+
+
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step of a log-in: the code, for the member whose password was right."""
+    pending = request.session.get(TWO_FACTOR_PENDING)
+    user = None
+    if pending and pending["until"] > time.time():
+        user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        messages.error(request, "Log in again: the time to enter a code ran out.")
+        return redirect("members:login")
+    form = TwoFactorCodeForm(request.POST or None, user=user, request=request)
+    if request.method == "POST" and form.is_valid():
+        del request.session[TWO_FACTOR_PENDING]
+        auth_login(request, user, backend=pending["backend"])
+        return redirect(pending["next"])
+    return render(request, "members/login_code.html", {"form": form})
 
 
 class LogoutView(auth_views.LogoutView):
@@ -157,6 +209,17 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         # The link came by email: whoever followed it reads that mailbox.
         form.user.email_verified = True
+        if form.user.two_factor_on:
+            # The mailbox is one factor: the code is still asked for.
+            self.post_reset_login = False
+            super().form_valid(form)
+            messages.success(self.request, "Your new password is set. Enter a code to log in.")
+            return two_factor_ask(
+                self.request,
+                form.user,
+                backend=self.post_reset_login_backend,
+                then=str(self.success_url),
+            )
         response = super().form_valid(form)
         messages.success(self.request, "Your new password is set, and you are logged in.")
         return response
@@ -164,11 +227,18 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @login_required
 def account_settings(request: HttpRequest) -> HttpResponse:
-    return _settings_page(request, EmailChangeForm(user=request.user, request=request))
+    return _settings_page(request)
 
 
-def _settings_page(request: HttpRequest, email_form: EmailChangeForm, status: int = 200):
-    return render(request, "members/settings.html", {"email_form": email_form}, status=status)
+def _settings_page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
+    """The settings page, with ``forms`` (as the request left them) in place of blank ones."""
+    blank = {"user": request.user, "request": request}
+    context = {
+        "email_form": EmailChangeForm(**blank),
+        "two_factor_off_form": PasswordAndCodeForm(**blank),
+        **forms,
+    }
+    return render(request, "members/settings.html", context, status=status)
 
 
 @require_POST
@@ -176,17 +246,17 @@ def _settings_page(request: HttpRequest, email_form: EmailChangeForm, status: in
 def email_change(request: HttpRequest) -> HttpResponse:
     form = EmailChangeForm(request.POST, user=request.user, request=request)
     if not form.is_valid():
-        return _settings_page(request, form)
+        return _settings_page(request, email_form=form)
     try:
         services.email_change_request(
             user=request.user, address=form.cleaned_data["email"], site=site_root(request)
         )
     except ValueError as exc:
         form.add_error("email", str(exc))
-        return _settings_page(request, form)
+        return _settings_page(request, email_form=form)
     except MailNotSent as exc:
         form.add_error(None, exc.message)
-        return _settings_page(request, form, status=503)
+        return _settings_page(request, status=503, email_form=form)
     messages.success(
         request,
         f"We sent a link to {request.user.pending_email}. Your address changes when you follow it.",
@@ -226,6 +296,37 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     services.sessions_end_others(user=request.user)
     update_session_auth_hash(request, request.user)
     messages.success(request, "You are logged out everywhere else.")
+    return redirect("members:settings")
+
+
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor log-in on: a secret (kept in the session until then) as a QR code and as
+    text, and a first code from the app to prove it holds it; then the backup codes, once."""
+    if request.user.two_factor_on:
+        return redirect(reverse("members:settings") + "#two-factor")
+    secret = request.session.setdefault(TWO_FACTOR_SETUP, totp.new_secret())
+    form = TwoFactorEnableForm(
+        request.POST or None, user=request.user, secret=secret, request=request
+    )
+    if request.method == "POST" and form.is_valid():
+        codes = services.two_factor_enable(user=request.user, secret=secret, step=form.step)
+        del request.session[TWO_FACTOR_SETUP]
+        return render(request, "members/two_factor_codes.html", {"codes": codes})
+    uri = totp.provisioning_uri(secret, account=request.user.username)
+    context = {"form": form, "secret": secret, "qr": totp.qr_svg(uri)}
+    return render(request, "members/two_factor_setup.html", context)
+
+
+@require_POST
+@login_required
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor log-in off: the password and a code, so an open session alone cannot."""
+    form = PasswordAndCodeForm(request.POST, user=request.user, request=request)
+    if not form.is_valid():
+        return _settings_page(request, two_factor_off_form=form)
+    services.two_factor_disable(user=request.user)
+    messages.success(request, "Two-factor log-in is off.")
     return redirect("members:settings")
 
 
