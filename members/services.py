@@ -296,3 +296,15 @@ def two_factor_code_use(*, user: User, code: str) -> bool:
         User.objects.filter(pk=user.pk).update(two_factor_backup_codes=hashes)
     user.two_factor_backup_codes = hashes
     return True
+
+
+# Leaving.
+
+
+def member_delete(*, user: User) -> None:
+    """Delete ``user`` and every row of theirs: the cascade takes their posts (and everyone's
+    comments and likes on them), their comments, likes and follows both ways. Their objects
+    (profile photo, every rendition) are deleted after the commit by config.media, and their
+    username is free at once."""
+    with transaction.atomic():
+        user.delete()

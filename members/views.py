@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -328,6 +329,19 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     services.two_factor_disable(user=request.user)
     messages.success(request, "Two-factor log-in is off.")
     return redirect("members:settings")
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the account, and everything in it, once the password (and a code) says it is
+    the member asking."""
+    form = PasswordAndCodeForm(request.POST or None, user=request.user, request=request)
+    if request.method == "POST" and form.is_valid():
+        services.member_delete(user=request.user)
+        auth_logout(request)
+        messages.success(request, "Your account, your photos and everything else are deleted.")
+        return redirect("/")
+    return render(request, "members/delete.html", {"form": form})
 
 
 @login_required

@@ -49,6 +49,8 @@ ACTIONS = [
     ("turn two-factor off", "/accounts/two-factor/off/",
      lambda w: {"password": factories.PASSWORD, "code": two_factor_code()},
      "self", lambda w: not User.objects.get(username="olivia").two_factor_on),
+    ("delete account", "/accounts/delete/", lambda w: {"password": factories.PASSWORD},
+     "self", lambda w: not User.objects.filter(username="olivia").exists()),
     ("change password", "/accounts/password/",
      lambda w: {"old_password": factories.PASSWORD, "new_password1": "brand-new-passphrase-1",
                 "new_password2": "brand-new-passphrase-1"},
