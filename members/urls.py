@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("accounts/two-factor/", views.two_factor_setup, name="two_factor_setup"),
     path("accounts/two-factor/off/", views.two_factor_disable, name="two_factor_disable"),
+    path("accounts/download/", views.account_download, name="download"),
     path("accounts/delete/", views.account_delete, name="delete"),
     path("accounts/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     # Profiles last: /<username>/ would otherwise shadow every other one-segment URL.

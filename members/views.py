@@ -12,7 +12,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from config import ratelimit
 from config.mail import MailNotSent
 from config.media import StorageUnavailable
-from members import selectors, services, totp
+from members import export, selectors, services, totp
 from members.forms import (
     EmailChangeForm,
     LoginForm,
@@ -39,6 +39,7 @@ from posts import selectors as post_selectors
 
 PEOPLE_PER_PAGE = 50
 SIGNUP_WINDOW = timedelta(hours=1)
+DOWNLOAD_WINDOW = timedelta(hours=1)
 # A right password holds the place of a log-in this long while the code is asked for.
 TWO_FACTOR_PENDING = "two_factor_pending"
 TWO_FACTOR_PENDING_SECONDS = 300
@@ -329,6 +330,26 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     services.two_factor_disable(user=request.user)
     messages.success(request, "Two-factor log-in is off.")
     return redirect("members:settings")
+
+
+@require_POST
+@login_required
+def account_download(request: HttpRequest) -> HttpResponse:
+    """The member's photos and data as a zip, built while it is sent; once an hour, since each
+    copies every photo out of storage. A POST, so that no other site can spend the hour."""
+    hit = ratelimit.hit("download", str(request.user.pk), limit=1, window=DOWNLOAD_WINDOW)
+    if not hit.allowed:
+        return ratelimit.too_many_requests(
+            request,
+            message=f"You can download your data once an hour. Wait {hit.minutes} minutes.",
+            retry_after=hit.retry_after,
+        )
+    response = StreamingHttpResponse(
+        export.export_stream(request.user), content_type="application/zip"
+    )
+    filename = export.export_filename(request.user)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required

@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from config.models import RateCounter
 from members import services
 from members.models import Follow, User
 from posts.models import Comment, Like, Post
@@ -49,6 +50,8 @@ ACTIONS = [
     ("turn two-factor off", "/accounts/two-factor/off/",
      lambda w: {"password": factories.PASSWORD, "code": two_factor_code()},
      "self", lambda w: not User.objects.get(username="olivia").two_factor_on),
+    ("download data", "/accounts/download/", lambda w: {}, "self",
+     lambda w: RateCounter.objects.filter(scope="download").exists()),
     ("delete account", "/accounts/delete/", lambda w: {"password": factories.PASSWORD},
      "self", lambda w: not User.objects.filter(username="olivia").exists()),
     ("change password", "/accounts/password/",
