@@ -2,6 +2,7 @@
 then redirect."""
 
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
@@ -345,11 +346,22 @@ def account_download(request: HttpRequest) -> HttpResponse:
             retry_after=hit.retry_after,
         )
     response = StreamingHttpResponse(
-        export.export_stream(request.user), content_type="application/zip"
+        _refunded_on_failure(export.export_stream(request.user), hit),
+        content_type="application/zip",
     )
     filename = export.export_filename(request.user)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _refunded_on_failure(stream: Iterator[bytes], hit: ratelimit.Hit) -> Iterator[bytes]:
+    """``stream``; if it fails (storage down mid-way), the broken download does not spend the
+    member's hour. The failure still cuts the response, so the client sees it failed."""
+    try:
+        yield from stream
+    except Exception:
+        ratelimit.refund(hit)
+        raise
 
 
 @login_required

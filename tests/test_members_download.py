@@ -6,6 +6,7 @@ import json
 import zipfile
 
 import pytest
+from botocore.exceptions import ClientError
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +18,8 @@ from posts.images import avatar_rendition, post_renditions
 from posts.models import Post, PostImage
 from posts.services import post_create
 from tests import factories, imagefactory
+from tests.conftest import media_through
+from tests.test_faults import QUICK
 from tests.test_media import with_photos
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +106,26 @@ def test_it_is_a_post_from_the_settings_page(client, owner):
 def test_the_number_of_queries_does_not_grow_with_the_posts(owner, bucket):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            b"".join(export.export_stream(owner))
+            made = b"".join(export.export_stream(owner))
+        posts = json.loads(zipfile.ZipFile(io.BytesIO(made)).read("data.json"))["posts"]
+        assert len(posts) == Post.objects.filter(author=owner).count()
         return len(captured)
 
     with_photos(owner, posts=1)
     one = queries()
     with_photos(owner, posts=4)
     assert queries() == one
+
+
+def test_a_download_broken_by_a_storage_outage_does_not_spend_the_hour(
+    client, olivia, s3_secrets, s3_proxy
+):
+    client.force_login(olivia)
+    s3_proxy.fail("GET", action="error")
+    with media_through(s3_secrets, s3_proxy.url, **QUICK):
+        response = client.post("/accounts/download/")
+        assert response.status_code == 200  # sent before the first object was read
+        with pytest.raises(ClientError, match="InternalError"):
+            b"".join(response.streaming_content)
+    s3_proxy.heal()
+    assert download(client).testzip() is None
