@@ -86,7 +86,8 @@ class User(AbstractUser):
     two_factor_secret = models.CharField(max_length=32, blank=True, editable=False)
     # The last time-step whose code was accepted: a code of that step or before it is refused.
     two_factor_last_step = models.BigIntegerField(default=0, editable=False)
-    # Hashes (make_password) of the unused backup codes; each is removed when it is used.
+    # The unused backup codes, each as {"hint": its first characters, "hash": make_password of
+    # it} (members/totp.py); each is removed when it is used.
     two_factor_backup_codes = models.JSONField(default=list, blank=True, editable=False)
     full_name = models.CharField(max_length=150, blank=True)
     bio = models.CharField(max_length=150, blank=True)

@@ -258,10 +258,10 @@ def _minutes(window: timedelta) -> int:
 def two_factor_enable(*, user: User, secret: str, step: int) -> list[str]:
     """Turn two-factor log-in on for ``user`` with ``secret``, whose code of ``step`` they
     entered (so that code cannot be entered again); return the ten backup codes, to be shown
-    once: only their hashes are kept."""
-    codes, hashes = totp.new_backup_codes()
+    once: only their hashes (and first characters) are kept."""
+    codes, stored = totp.new_backup_codes()
     user.two_factor_secret, user.two_factor_last_step = secret, step
-    user.two_factor_backup_codes = hashes
+    user.two_factor_backup_codes = stored
     user.save(
         update_fields=["two_factor_secret", "two_factor_last_step", "two_factor_backup_codes"]
     )
@@ -288,13 +288,13 @@ def two_factor_code_use(*, user: User, code: str) -> bool:
         return claimed == 1
     with transaction.atomic():
         locked = User.objects.select_for_update().only("two_factor_backup_codes").get(pk=user.pk)
-        hashes = locked.two_factor_backup_codes
-        index = totp.backup_code_index(hashes, code)
+        stored = locked.two_factor_backup_codes
+        index = totp.backup_code_index(stored, code)
         if index is None:
             return False
-        del hashes[index]
-        User.objects.filter(pk=user.pk).update(two_factor_backup_codes=hashes)
-    user.two_factor_backup_codes = hashes
+        del stored[index]
+        User.objects.filter(pk=user.pk).update(two_factor_backup_codes=stored)
+    user.two_factor_backup_codes = stored
     return True
 
 
