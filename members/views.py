@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -373,7 +374,10 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         services.member_delete(user=request.user)
         auth_logout(request)
         messages.success(request, "Your account, your photos and everything else are deleted.")
-        return redirect("/")
+        response = redirect("/")
+        # Personal still, though the browser is no longer logged in (config.caching cannot tell).
+        add_never_cache_headers(response)
+        return response
     return render(request, "members/delete.html", {"form": form})
 
 
