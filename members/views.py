@@ -239,7 +239,7 @@ def _settings_page(request: HttpRequest, status: int = 200, **forms) -> HttpResp
     blank = {"user": request.user, "request": request}
     context = {
         "email_form": EmailChangeForm(**blank),
-        "two_factor_off_form": PasswordAndCodeForm(**blank),
+        "two_factor_off_form": _two_factor_off_form(request),
         **forms,
     }
     return render(request, "members/settings.html", context, status=status)
@@ -322,11 +322,18 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     return render(request, "members/two_factor_setup.html", context)
 
 
+def _two_factor_off_form(request: HttpRequest, data=None) -> PasswordAndCodeForm:
+    # Ids of its own: the email form on the same page has a password field too.
+    return PasswordAndCodeForm(
+        data, user=request.user, request=request, auto_id="id_two_factor_off_%s"
+    )
+
+
 @require_POST
 @login_required
 def two_factor_disable(request: HttpRequest) -> HttpResponse:
     """Turn two-factor log-in off: the password and a code, so an open session alone cannot."""
-    form = PasswordAndCodeForm(request.POST, user=request.user, request=request)
+    form = _two_factor_off_form(request, request.POST)
     if not form.is_valid():
         return _settings_page(request, two_factor_off_form=form)
     services.two_factor_disable(user=request.user)
