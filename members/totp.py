@@ -29,7 +29,9 @@ def provisioning_uri(secret: str, *, account: str) -> str:
 def qr_svg(uri: str) -> SafeString:
     """The QR code of ``uri`` as an inline <svg> element, made here (no outside service).
     Safe to put in a page as it is: segno writes only paths and our constant title."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, title="QR code for your authenticator")
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=4, light="#fff", title="QR code for your authenticator"
+    )
     return mark_safe(svg)  # noqa: S308
 
 

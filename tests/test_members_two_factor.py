@@ -206,3 +206,15 @@ def test_a_backup_code_costs_one_password_hash_not_ten(monkeypatch):
     checked.clear()
     assert totp.backup_code_index(stored, "123456") is None
     assert checked == []
+
+
+def test_staff_can_turn_it_off_for_a_member_who_lost_their_phone(client, secured):
+    staff = factories.user(username="sam", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    page = client.get(f"/admin/members/user/{secured.pk}/change/").content.decode()
+    assert "On, 10 backup codes left" in page
+    data = {"action": "two_factor_turn_off", "_selected_action": [secured.pk]}
+    client.post("/admin/members/user/", data)
+    assert not User.objects.get(pk=secured.pk).two_factor_on
+    client.logout()
+    assert client.post("/accounts/login/", LOGIN).url == "/"
