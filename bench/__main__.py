@@ -2,6 +2,7 @@
 
     bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
     bench/run --markdown     (all five, then the README's performance table is rewritten)
+    bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
 is compared with a reference measured in the same run, since shared machines drift.
@@ -18,11 +19,12 @@ from bench import report, stack
 
 SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
 BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
+ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS + ON_REQUEST))
     parser.add_argument(
         "--markdown",
         action="store_true",
@@ -30,11 +32,11 @@ def main() -> None:
     )
     arguments = parser.parse_args()
     names = arguments.names or BENCHMARKS
-    if unknown := set(names) - set(BENCHMARKS):
+    if unknown := set(names) - set(BENCHMARKS + ON_REQUEST):
         parser.error(f"no benchmark named {', '.join(sorted(unknown))}")
     if arguments.markdown and set(names) != set(BENCHMARKS):
         parser.error("--markdown writes the whole table: run every benchmark")
-    chosen = [name for name in BENCHMARKS if name in names]
+    chosen = [name for name in BENCHMARKS + ON_REQUEST if name in names]
     started = time.monotonic()
     machine = report.machine()
     print(f"{machine['cpu']}, {machine['cores']} cores, load average {machine['load_average']}")
@@ -85,6 +87,12 @@ def main() -> None:
             found, details = bombs.run(env, cookie)
             rows += _record("bombs", found, details)
             notes += ["Decompression bombs (issue 11):", *bombs.lines(details)]
+        if "download" in chosen:
+            download = importlib.import_module("bench.download")
+            with pages.using(urls[LARGE]):
+                found, details = download.run(env, photo)
+            rows += _record("download", found, details)
+            notes += ["Download your data (issue 12):", *download.lines(details)]
 
     print()
     print(report.table(rows))

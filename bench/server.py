@@ -177,7 +177,7 @@ def upload_breakdown(server: Server, cookie: str, storage: S3, photo: bytes) -> 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def _status_kb(pid: int, field: str) -> int:
+def status_kb(pid: int, field: str) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)[1])
 
@@ -188,11 +188,11 @@ def peak_rss(env: dict[str, str], cookie: str, upload: Upload) -> dict[str, floa
         visitor = Visitor(server, cookie)
         token = visitor.token()
         workers = server.worker_pids()
-        before = {pid: _status_kb(pid, "VmRSS") for pid in workers}
+        before = {pid: status_kb(pid, "VmRSS") for pid in workers}
         for pid in workers:
             Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
         visitor.share(token, upload.files)
-        peaks = {pid: _status_kb(pid, "VmHWM") for pid in workers}
+        peaks = {pid: status_kb(pid, "VmHWM") for pid in workers}
     served = max(workers, key=lambda pid: peaks[pid] - before[pid])
     return {
         "request_mb": sum(len(file[1]) for file in upload.files) / 1_048_576,

@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html
 
+from members import services
 from members.models import Follow, User
 
 
@@ -12,11 +13,13 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("avatar_thumbnail", "username", "email", "full_name", "is_staff", "date_joined")
     list_display_links = ("avatar_thumbnail", "username")
     search_fields = ("username", "email", "full_name")
-    readonly_fields = ("avatar_preview", "last_login", "date_joined")
+    readonly_fields = ("avatar_preview", "two_factor", "last_login", "date_joined")
+    actions = ["two_factor_turn_off"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("full_name", "email", "website", "bio", "avatar_preview")}),
         ("Email", {"fields": ("email_verified", "pending_email")}),
+        ("Two-factor log-in", {"fields": ("two_factor",)}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -38,6 +41,23 @@ class UserAdmin(DjangoUserAdmin):
         if not user.avatar:
             return "No photo"
         return format_html('<img src="{}" width="160" height="160" alt="">', user.avatar.url)
+
+    @admin.display(description="Two-factor log-in")
+    def two_factor(self, user: User) -> str:
+        if not user.two_factor_on:
+            return "Off"
+        return f"On, {len(user.two_factor_backup_codes)} backup codes left"
+
+    @admin.action(description="Turn off two-factor log-in (a member who lost their phone)")
+    def two_factor_turn_off(self, request, queryset) -> None:
+        """For a member who lost both their phone and their backup codes, once staff know
+        it is them: they log in with the password alone and can turn it on again."""
+        members = list(queryset)
+        for member in members:
+            services.two_factor_disable(user=member)
+        self.message_user(
+            request, f"Two-factor log-in is off for {len(members)} members.", messages.SUCCESS
+        )
 
 
 @admin.register(Follow)

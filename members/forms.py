@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from members import throttle
+from members import services, throttle, totp
 from members.models import (
     LOGIN_MAX_LENGTH,
     RESERVED_USERNAMES,
@@ -195,3 +195,104 @@ class ProfileForm(forms.ModelForm):
     def clean_photo(self) -> Rendition | None:
         upload = self.cleaned_data.get("photo")
         return photo_process(upload, avatar_rendition) if upload else None
+
+
+# Two-factor codes, checked through the throttle like passwords.
+
+CODE_WRONG = "That code is not right, or it was used already."
+
+
+def _code_field() -> forms.CharField:
+    return forms.CharField(
+        label="Code from your app, or a backup code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none"}
+        ),
+    )
+
+
+def code_checked(request: HttpRequest, user: User, verify) -> None:
+    """Pass if ``verify()`` (which checks a code of ``user``'s) does, counted against the
+    two-factor throttle; else raise the form's error, or the throttle's refusal."""
+    try:
+        matched = throttle.check(
+            request,
+            scope="two-factor",
+            account=throttle.member_account(user.pk),
+            verify=verify,
+            attempts="code entries",
+        )
+    except throttle.Throttled as refused:
+        raise ValidationError(refused.message, code="throttled") from None
+    if not matched:
+        raise ValidationError(CODE_WRONG, code="code_wrong")
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A code of ``user``'s (from the app, or a backup code), used up when it is accepted."""
+
+    code = _code_field()
+
+    def __init__(self, *args, user: User, request: HttpRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.request = request
+
+    def clean(self):
+        cleaned = super().clean()
+        # Only once everything else is right, so a form refused for another reason uses no code.
+        if not self.errors and self.user.two_factor_on:
+            code = cleaned["code"]
+            code_checked(
+                self.request,
+                self.user,
+                lambda: services.two_factor_code_use(user=self.user, code=code),
+            )
+        return cleaned
+
+
+class TwoFactorEnableForm(forms.Form):
+    """The first code from the app, which proves it holds ``secret``."""
+
+    code = forms.CharField(
+        label="Code from your app",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, user: User, secret: str, request: HttpRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.secret, self.request = user, secret, request
+        self.step = None
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+
+        def verify() -> bool:
+            self.step = totp.matching_step(self.secret, code, after=0)
+            return self.step is not None
+
+        code_checked(self.request, self.user, verify)
+        return code
+
+
+class PasswordAndCodeForm(TwoFactorCodeForm):
+    """The password, and a code when two-factor log-in is on: for turning it off, and for
+    deleting the account."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["password", "code"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.user.two_factor_on:
+            del self.fields["code"]
+
+    def clean_password(self) -> str:
+        incorrect = ValidationError("That is not your password.")
+        return password_checked(self.request, self.user, self.cleaned_data["password"], incorrect)

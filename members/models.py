@@ -82,6 +82,13 @@ class User(AbstractUser):
     pending_email = models.EmailField(blank=True)
     # Bumped by "log out everywhere else": part of the session hash, so older sessions end.
     session_generation = models.PositiveIntegerField(default=0)
+    # Two-factor log-in: on while the TOTP secret is set (members/totp.py).
+    two_factor_secret = models.CharField(max_length=32, blank=True, editable=False)
+    # The last time-step whose code was accepted: a code of that step or before it is refused.
+    two_factor_last_step = models.BigIntegerField(default=0, editable=False)
+    # The unused backup codes, each as {"hint": its first characters, "hash": make_password of
+    # it} (members/totp.py); each is removed when it is used.
+    two_factor_backup_codes = models.JSONField(default=list, blank=True, editable=False)
     full_name = models.CharField(max_length=150, blank=True)
     bio = models.CharField(max_length=150, blank=True)
     website = models.URLField(max_length=200, blank=True)
@@ -119,6 +126,10 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name or self.username
+
+    @property
+    def two_factor_on(self) -> bool:
+        return bool(self.two_factor_secret)
 
     def _get_session_auth_hash(self, secret=None) -> str:
         """Django's HMAC of the password hash, with the session generation mixed in once it

@@ -14,7 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
-from members import limits
+from members import limits, totp
 from members.models import EMAIL_TAKEN, USERNAME_TAKEN, Follow, User, folded
 from posts.images import Rendition
 
@@ -250,3 +250,61 @@ def sessions_end_others(*, user: User) -> None:
 
 def _minutes(window: timedelta) -> int:
     return int(window.total_seconds() // 60)
+
+
+# Two-factor log-in.
+
+
+def two_factor_enable(*, user: User, secret: str, step: int) -> list[str]:
+    """Turn two-factor log-in on for ``user`` with ``secret``, whose code of ``step`` they
+    entered (so that code cannot be entered again); return the ten backup codes, to be shown
+    once: only their hashes (and first characters) are kept."""
+    codes, stored = totp.new_backup_codes()
+    user.two_factor_secret, user.two_factor_last_step = secret, step
+    user.two_factor_backup_codes = stored
+    user.save(
+        update_fields=["two_factor_secret", "two_factor_last_step", "two_factor_backup_codes"]
+    )
+    return codes
+
+
+def two_factor_disable(*, user: User) -> None:
+    user.two_factor_secret, user.two_factor_last_step, user.two_factor_backup_codes = "", 0, []
+    user.save(
+        update_fields=["two_factor_secret", "two_factor_last_step", "two_factor_backup_codes"]
+    )
+
+
+def two_factor_code_use(*, user: User, code: str) -> bool:
+    """Whether ``code`` is a current TOTP code of ``user``'s or one of their unused backup codes,
+    using it up either way: a TOTP code's step (and every step before it) is refused from now
+    on, a backup code is forgotten. Two requests with one code cannot both succeed: each claims
+    it with a conditional UPDATE (TOTP) or under the row's lock (backup codes)."""
+    step = totp.matching_step(user.two_factor_secret, code, after=user.two_factor_last_step)
+    if step is not None:
+        claimed = User.objects.filter(pk=user.pk, two_factor_last_step__lt=step).update(
+            two_factor_last_step=step
+        )
+        return claimed == 1
+    with transaction.atomic():
+        locked = User.objects.select_for_update().only("two_factor_backup_codes").get(pk=user.pk)
+        stored = locked.two_factor_backup_codes
+        index = totp.backup_code_index(stored, code)
+        if index is None:
+            return False
+        del stored[index]
+        User.objects.filter(pk=user.pk).update(two_factor_backup_codes=stored)
+    user.two_factor_backup_codes = stored
+    return True
+
+
+# Leaving.
+
+
+def member_delete(*, user: User) -> None:
+    """Delete ``user`` and every row of theirs: the cascade takes their posts (and everyone's
+    comments and likes on them), their comments, likes and follows both ways. Their objects
+    (profile photo, every rendition) are deleted after the commit by config.media, and their
+    username is free at once."""
+    with transaction.atomic():
+        user.delete()

@@ -1,7 +1,12 @@
-"""The admin site: Django's, with every password it checks going through the log-in throttle."""
+"""The admin site: Django's, with every password it checks going through the log-in throttle,
+and its log-in asking for a two-factor code as the site's does."""
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 
 from members.forms import AdminLoginForm, AdminPasswordChangeForm
 
@@ -11,6 +16,30 @@ class AdminSite(admin.AdminSite):
     backend, and say when the throttle refused."""
 
     login_form = AdminLoginForm
+
+    @method_decorator(never_cache)
+    def login(self, request, extra_context=None):
+        """Django's admin log-in, run by the site's TwoFactorLoginView: Django's own view
+        hard-codes auth's LoginView, which would log a member with two-factor on straight in."""
+        from members.views import TwoFactorLoginView
+
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        request.current_app = self.name
+        return TwoFactorLoginView.as_view(
+            extra_context={**context, **(extra_context or {})},
+            authentication_form=self.login_form,
+            template_name=self.login_template or "admin/login.html",
+        )(request)
 
     def password_change(self, request, extra_context=None):
         # Django's own view hard-codes a form that checks the old password itself.

@@ -1,32 +1,40 @@
 """Sign-up, log-in, account settings, profiles and follows. Views validate, call one service,
 then redirect."""
 
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from config import ratelimit
 from config.mail import MailNotSent
 from config.media import StorageUnavailable
-from members import selectors, services
+from members import export, selectors, services, totp
 from members.forms import (
     EmailChangeForm,
     LoginForm,
+    PasswordAndCodeForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
     SignupForm,
+    TwoFactorCodeForm,
+    TwoFactorEnableForm,
 )
 from members.limits import Throttled
 from members.models import User
@@ -34,6 +42,11 @@ from posts import selectors as post_selectors
 
 PEOPLE_PER_PAGE = 50
 SIGNUP_WINDOW = timedelta(hours=1)
+DOWNLOAD_WINDOW = timedelta(hours=1)
+# A right password holds the place of a log-in this long while the code is asked for.
+TWO_FACTOR_PENDING = "two_factor_pending"
+TWO_FACTOR_PENDING_SECONDS = 300
+TWO_FACTOR_SETUP = "two_factor_setup"
 
 
 def next_url(request: HttpRequest, default: str) -> str:
@@ -97,10 +110,53 @@ def signup_done(request: HttpRequest) -> HttpResponse:
     return render(request, "members/signup_done.html")
 
 
-class LoginView(auth_views.LoginView):
+def two_factor_ask(request: HttpRequest, user: User, *, backend: str, then: str) -> HttpResponse:
+    """``user`` gave the right password: ask for a code before logging them in, then send
+    them to ``then``. Nothing is logged in (no session, no device cookie) until the code."""
+    request.session[TWO_FACTOR_PENDING] = {
+        "user": user.pk,
+        "backend": backend,
+        "next": then,
+        "until": time.time() + TWO_FACTOR_PENDING_SECONDS,
+    }
+    return redirect("members:login_code")
+
+
+class TwoFactorLoginView(auth_views.LoginView):
+    """Django's log-in, which asks a member with two-factor log-in on for a code after the
+    password; the site's and the admin's log-in both are one of these."""
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if user.two_factor_on:
+            return two_factor_ask(
+                self.request, user, backend=user.backend, then=self.get_success_url()
+            )
+        return super().form_valid(form)
+
+
+class LoginView(TwoFactorLoginView):
     form_class = LoginForm
     template_name = "members/login.html"
     redirect_authenticated_user = True
+
+
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step of a log-in: the code, for the member whose password was right."""
+    pending = request.session.get(TWO_FACTOR_PENDING)
+    user = None
+    if pending and pending["until"] > time.time():
+        user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        messages.error(request, "Log in again: the time to enter a code ran out.")
+        return redirect("members:login")
+    form = TwoFactorCodeForm(request.POST or None, user=user, request=request)
+    if request.method == "POST" and form.is_valid():
+        del request.session[TWO_FACTOR_PENDING]
+        auth_login(request, user, backend=pending["backend"])
+        return redirect(pending["next"])
+    return render(request, "members/login_code.html", {"form": form})
 
 
 class LogoutView(auth_views.LogoutView):
@@ -160,6 +216,17 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         # The link came by email: whoever followed it reads that mailbox.
         form.user.email_verified = True
+        if form.user.two_factor_on:
+            # The mailbox is one factor: the code is still asked for.
+            self.post_reset_login = False
+            super().form_valid(form)
+            messages.success(self.request, "Your new password is set. Enter a code to log in.")
+            return two_factor_ask(
+                self.request,
+                form.user,
+                backend=self.post_reset_login_backend,
+                then=str(self.success_url),
+            )
         response = super().form_valid(form)
         messages.success(self.request, "Your new password is set, and you are logged in.")
         return response
@@ -167,11 +234,18 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @login_required
 def account_settings(request: HttpRequest) -> HttpResponse:
-    return _settings_page(request, EmailChangeForm(user=request.user, request=request))
+    return _settings_page(request)
 
 
-def _settings_page(request: HttpRequest, email_form: EmailChangeForm, status: int = 200):
-    return render(request, "members/settings.html", {"email_form": email_form}, status=status)
+def _settings_page(request: HttpRequest, status: int = 200, **forms) -> HttpResponse:
+    """The settings page, with ``forms`` (as the request left them) in place of blank ones."""
+    blank = {"user": request.user, "request": request}
+    context = {
+        "email_form": EmailChangeForm(**blank),
+        "two_factor_off_form": _two_factor_off_form(request),
+        **forms,
+    }
+    return render(request, "members/settings.html", context, status=status)
 
 
 @require_POST
@@ -179,17 +253,17 @@ def _settings_page(request: HttpRequest, email_form: EmailChangeForm, status: in
 def email_change(request: HttpRequest) -> HttpResponse:
     form = EmailChangeForm(request.POST, user=request.user, request=request)
     if not form.is_valid():
-        return _settings_page(request, form)
+        return _settings_page(request, email_form=form)
     try:
         services.email_change_request(
             user=request.user, address=form.cleaned_data["email"], site=site_root(request)
         )
     except ValueError as exc:
         form.add_error("email", str(exc))
-        return _settings_page(request, form)
+        return _settings_page(request, email_form=form)
     except MailNotSent as exc:
         form.add_error(None, exc.message)
-        return _settings_page(request, form, status=503)
+        return _settings_page(request, status=503, email_form=form)
     messages.success(
         request,
         f"We sent a link to {request.user.pending_email}. Your address changes when you follow it.",
@@ -230,6 +304,91 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     update_session_auth_hash(request, request.user)
     messages.success(request, "You are logged out everywhere else.")
     return redirect("members:settings")
+
+
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor log-in on: a secret (kept in the session until then) as a QR code and as
+    text, and a first code from the app to prove it holds it; then the backup codes, once."""
+    if request.user.two_factor_on:
+        return redirect(reverse("members:settings") + "#two-factor")
+    secret = request.session.setdefault(TWO_FACTOR_SETUP, totp.new_secret())
+    form = TwoFactorEnableForm(
+        request.POST or None, user=request.user, secret=secret, request=request
+    )
+    if request.method == "POST" and form.is_valid():
+        codes = services.two_factor_enable(user=request.user, secret=secret, step=form.step)
+        del request.session[TWO_FACTOR_SETUP]
+        return render(request, "members/two_factor_codes.html", {"codes": codes})
+    uri = totp.provisioning_uri(secret, account=request.user.username)
+    context = {"form": form, "secret": secret, "qr": totp.qr_svg(uri)}
+    return render(request, "members/two_factor_setup.html", context)
+
+
+def _two_factor_off_form(request: HttpRequest, data=None) -> PasswordAndCodeForm:
+    # Ids of its own: the email form on the same page has a password field too.
+    return PasswordAndCodeForm(
+        data, user=request.user, request=request, auto_id="id_two_factor_off_%s"
+    )
+
+
+@require_POST
+@login_required
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor log-in off: the password and a code, so an open session alone cannot."""
+    form = _two_factor_off_form(request, request.POST)
+    if not form.is_valid():
+        return _settings_page(request, two_factor_off_form=form)
+    services.two_factor_disable(user=request.user)
+    messages.success(request, "Two-factor log-in is off.")
+    return redirect("members:settings")
+
+
+@require_POST
+@login_required
+def account_download(request: HttpRequest) -> HttpResponse:
+    """The member's photos and data as a zip, built while it is sent; once an hour, since each
+    copies every photo out of storage. A POST, so that no other site can spend the hour."""
+    hit = ratelimit.hit("download", str(request.user.pk), limit=1, window=DOWNLOAD_WINDOW)
+    if not hit.allowed:
+        return ratelimit.too_many_requests(
+            request,
+            message=f"You can download your data once an hour. Wait {hit.minutes} minutes.",
+            retry_after=hit.retry_after,
+        )
+    response = StreamingHttpResponse(
+        _refunded_on_failure(export.export_stream(request.user), hit),
+        content_type="application/zip",
+    )
+    filename = export.export_filename(request.user)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _refunded_on_failure(stream: Iterator[bytes], hit: ratelimit.Hit) -> Iterator[bytes]:
+    """``stream``; if it fails (storage down mid-way), the broken download does not spend the
+    member's hour. The failure still cuts the response, so the client sees it failed."""
+    try:
+        yield from stream
+    except Exception:
+        ratelimit.refund(hit)
+        raise
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the account, and everything in it, once the password (and a code) says it is
+    the member asking."""
+    form = PasswordAndCodeForm(request.POST or None, user=request.user, request=request)
+    if request.method == "POST" and form.is_valid():
+        services.member_delete(user=request.user)
+        auth_logout(request)
+        messages.success(request, "Your account, your photos and everything else are deleted.")
+        response = redirect("/")
+        # Personal still, though the browser is no longer logged in (config.caching cannot tell).
+        add_never_cache_headers(response)
+        return response
+    return render(request, "members/delete.html", {"form": form})
 
 
 @login_required

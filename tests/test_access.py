@@ -1,11 +1,14 @@
 """Every URL that changes state: visitors are sent to log in, others are refused, owners succeed,
 and none of them works without a CSRF token."""
 
+import pyotp
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from config.models import RateCounter
+from members import services
 from members.models import Follow, User
 from posts.models import Comment, Like, Post
 from tests import factories, imagefactory
@@ -20,6 +23,13 @@ def world(owner, follower, outsider):
     post = factories.post(owner, "mine")
     comment = factories.comment(follower, post, "felix was here")
     return {"code": post.code, "comment": comment.pk, "post": post}
+
+
+def two_factor_code() -> str:
+    """Turn two-factor log-in on for Olivia; a code from her app."""
+    olivia = User.objects.get(username="olivia")
+    services.two_factor_enable(user=olivia, secret=pyotp.random_base32(), step=0)
+    return pyotp.TOTP(olivia.two_factor_secret).now()
 
 
 def photo():
@@ -37,6 +47,13 @@ ACTIONS = [
      lambda w: len(mail.outbox) == 1),
     ("log out everywhere else", "/accounts/sessions/end-others/", lambda w: {}, "self",
      lambda w: User.objects.get(username="olivia").session_generation == 1),
+    ("turn two-factor off", "/accounts/two-factor/off/",
+     lambda w: {"password": factories.PASSWORD, "code": two_factor_code()},
+     "self", lambda w: not User.objects.get(username="olivia").two_factor_on),
+    ("download data", "/accounts/download/", lambda w: {}, "self",
+     lambda w: RateCounter.objects.filter(scope="download").exists()),
+    ("delete account", "/accounts/delete/", lambda w: {"password": factories.PASSWORD},
+     "self", lambda w: not User.objects.filter(username="olivia").exists()),
     ("change password", "/accounts/password/",
      lambda w: {"old_password": factories.PASSWORD, "new_password1": "brand-new-passphrase-1",
                 "new_password2": "brand-new-passphrase-1"},

@@ -19,7 +19,7 @@ PAGES = [
     "/", "/explore/", "/explore/tags/{tag}/", "/posts/new/", "/p/{code}/", "/p/{code}/edit/",
     "/olivia/", "/olivia/followers/", "/olivia/following/", "/felix/", "/accounts/edit/",
     "/accounts/password/", "/accounts/login/", "/accounts/signup/", "/p/no-such-post/",
-    "/p/{code}/like/",
+    "/p/{code}/like/", "/accounts/two-factor/", "/accounts/delete/", "/accounts/login/code/",
 ]  # fmt: skip
 # What a visitor may keep: pages without a form, and nothing about anyone signed in.
 PUBLIC = ["/explore/", "/explore/tags/{tag}/", "/olivia/", "/felix/"]

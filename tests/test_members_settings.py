@@ -1,8 +1,13 @@
-"""The settings page: profile, email, password and sessions in one place."""
+"""The settings page: profile, email, password, two-factor, sessions, download and deletion in
+one place."""
 
+import re
+
+import pyotp
 import pytest
 from django.test import Client
 
+from members import services
 from members.models import User
 from tests import factories
 
@@ -17,7 +22,7 @@ def test_settings_need_a_log_in(client):
 def test_settings_gather_profile_email_password_and_sessions(client, owner):
     client.force_login(owner)
     page = client.get("/accounts/settings/").content.decode()
-    for section in ("profile", "email", "password", "sessions"):
+    for section in ("profile", "email", "password", "two-factor", "sessions", "download", "delete"):
         assert f'id="{section}"' in page
     assert 'href="/accounts/edit/"' in page and 'href="/accounts/password/"' in page
     assert "olivia@example.com · <strong>not confirmed</strong>" in page
@@ -65,3 +70,12 @@ def test_changing_the_password_ends_other_sessions_and_keeps_this_one(client, ow
     assert response.url == "/accounts/settings/"
     assert client.get("/accounts/settings/").status_code == 200
     assert phone.get("/accounts/settings/").url.startswith("/accounts/login/")
+
+
+def test_no_two_fields_of_the_page_share_an_id(client, owner):
+    """The email form and the two-factor form both ask for the password: each label must
+    name its own field."""
+    services.two_factor_enable(user=owner, secret=pyotp.random_base32(), step=0)
+    client.force_login(owner)
+    ids = re.findall(r'\sid="([^"]+)"', client.get("/accounts/settings/").content.decode())
+    assert len(ids) == len(set(ids)), sorted(ids)
