@@ -56,6 +56,10 @@ class MemberQuerySet(models.QuerySet):
             models.Q(username_lower=login) | models.Q(email_lower=login)
         )
 
+    def visible_to(self, viewer) -> "MemberQuerySet":
+        """The members ``viewer`` may see at all: see ``member_visibility``."""
+        return self.filter(member_visibility(viewer))
+
 
 class MemberManager(UserManager.from_queryset(MemberQuerySet)):
     def get_by_natural_key(self, username: str) -> "User":
@@ -97,6 +101,14 @@ class User(AbstractUser):
         upload_to="avatars/",
         blank=True,
     )
+    is_private = models.BooleanField(
+        "private account",
+        default=False,
+        help_text="Only approved followers see the member's posts, followers and following.",
+    )
+    # Set by a moderator who suspends the account (is_active is then False): shown to the
+    # member when they try to log in.
+    suspension_reason = models.TextField(blank=True)
 
     objects = MemberManager()
 
@@ -163,3 +175,67 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower} follows {self.following}"
+
+
+class FollowRequest(models.Model):
+    """``requester`` asked to follow the private account ``target``, who has not answered yet."""
+
+    requester = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="follow_requests_sent"
+    )
+    target = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follow_requests")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["requester", "target"], name="follow_request_once"),
+            models.CheckConstraint(
+                condition=~models.Q(requester=models.F("target")), name="no_self_follow_request"
+            ),
+        ]
+        indexes = [models.Index(fields=["target", "-created"])]
+
+    def __str__(self) -> str:
+        return f"{self.requester} asks to follow {self.target}"
+
+
+class BlockQuerySet(models.QuerySet):
+    def between(self, one, other) -> "BlockQuerySet":
+        """Blocks either way between ``one`` and ``other`` (members, ids or OuterRefs)."""
+        return self.filter(
+            models.Q(blocker=one, blocked=other) | models.Q(blocker=other, blocked=one)
+        )
+
+
+class Block(models.Model):
+    """``blocker`` and ``blocked`` no longer see or reach each other, either way."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocking_set")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by_set")
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = BlockQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="no_self_block"
+            ),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"], name="block_reverse")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker} blocks {self.blocked}"
+
+
+def member_visibility(viewer, prefix: str = "") -> models.Q:
+    """Who ``viewer`` may see at all, as a condition on the member at ``prefix`` (for example
+    "author__"): active, and no block between them either way. The one rule every page that
+    shows a member goes through; a private account is seen, its content is not
+    (posts.models.post_visibility)."""
+    shown = models.Q(**{f"{prefix}is_active": True})
+    if not viewer.is_authenticated:
+        return shown
+    member = models.OuterRef(prefix.removesuffix("__") or "pk")
+    return shown & ~models.Exists(Block.objects.between(viewer.pk, member))

@@ -15,7 +15,7 @@ def count_of(queryset: QuerySet) -> Subquery:
 
 def user_profile(*, username: str, viewer: User) -> User:
     """The profile's owner with post, follower and following counts; does ``viewer`` follow?"""
-    users = User.objects.filter(is_active=True).annotate(
+    users = User.objects.visible_to(viewer).annotate(
         post_count=count_of(Post.objects.filter(author=OuterRef("pk"))),
         followers_count=count_of(Follow.objects.filter(following=OuterRef("pk"))),
         following_count=count_of(Follow.objects.filter(follower=OuterRef("pk"))),

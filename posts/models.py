@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from members.models import Follow, member_visibility
 from posts.text import TAG_MAX_LENGTH
 
 CAPTION_MAX_LENGTH = 2200
@@ -36,6 +37,36 @@ class Tag(models.Model):
         return reverse("posts:tag", kwargs={"name": self.name})
 
 
+def post_visibility(viewer, prefix: str = "") -> models.Q:
+    """Which posts ``viewer`` may see, as a condition on the post at ``prefix`` (for example
+    "post__"). The one rule of who sees what; every page, list and answer goes through it:
+
+    - the author is visible to the viewer (active, no block either way: member_visibility);
+    - the author's account is public, or the viewer follows it (an approved follow);
+    - the post is not hidden by a moderator.
+
+    Authors always see their own posts, hidden ones included; staff see hidden posts too.
+    """
+    author = f"{prefix}author__"
+    hidden = models.Q(**{f"{prefix}hidden_at__isnull": True})
+    public = models.Q(**{f"{author}is_private": False})
+    seen = member_visibility(viewer, author)
+    if not viewer.is_authenticated:
+        return seen & public & hidden
+    followed = models.Exists(
+        Follow.objects.filter(follower=viewer.pk, following=models.OuterRef(f"{prefix}author"))
+    )
+    if viewer.is_staff:
+        hidden = models.Q()
+    return models.Q(**{f"{prefix}author": viewer.pk}) | (seen & (public | followed) & hidden)
+
+
+class PostQuerySet(models.QuerySet):
+    def visible_to(self, viewer) -> "PostQuerySet":
+        """The posts ``viewer`` (a member or AnonymousUser) may see: see ``post_visibility``."""
+        return self.filter(post_visibility(viewer))
+
+
 class Post(models.Model):
     """One to ten photos with a caption, by one author."""
 
@@ -53,6 +84,10 @@ class Post(models.Model):
     # The form's one-time key: a second submission of the same form (a double click, a retry
     # after a time-out) finds the first post instead of making another (services._created_once).
     submission = models.UUIDField(null=True, blank=True, editable=False)
+    # Set by a moderator: the post is then seen only by its author and staff; its photos stay.
+    hidden_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = PostQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -93,6 +128,29 @@ class PostImage(models.Model):
         return f"photo {self.order + 1} of {self.post.code}"
 
 
+def comment_visibility(viewer, prefix: str = "") -> models.Q:
+    """Which comments ``viewer`` may see: on a post they may see (post_visibility), by a member
+    they may see (member_visibility), and not hidden by a moderator, except from its own
+    author and staff."""
+    shown = models.Q(**{f"{prefix}hidden_at__isnull": True})
+    if viewer.is_authenticated:
+        # An empty Q() would vanish from the OR below, so staff get no condition at all.
+        shown = (
+            models.Q() if viewer.is_staff else shown | models.Q(**{f"{prefix}author": viewer.pk})
+        )
+    return (
+        post_visibility(viewer, f"{prefix}post__")
+        & member_visibility(viewer, f"{prefix}author__")
+        & shown
+    )
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible_to(self, viewer) -> "CommentQuerySet":
+        """The comments ``viewer`` may see: see ``comment_visibility``."""
+        return self.filter(comment_visibility(viewer))
+
+
 class Comment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
@@ -102,6 +160,10 @@ class Comment(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     # The form's one-time key, as on Post: the same form sent twice makes one comment.
     submission = models.UUIDField(null=True, blank=True, editable=False)
+    # Set by a moderator, as on Post.
+    hidden_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = CommentQuerySet.as_manager()
 
     class Meta:
         ordering = ["created", "id"]

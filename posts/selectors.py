@@ -53,7 +53,9 @@ def _page(posts: QuerySet[Post], cursor: str | None, size: int) -> Page:
 
 
 def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
-    posts = posts.annotate(
+    """Only what ``viewer`` may see (Post.objects.visible_to), with like and comment counts
+    and whether ``viewer`` likes each."""
+    posts = posts.visible_to(viewer).annotate(
         like_count=count_of(Like.objects.filter(post=OuterRef("pk"))),
         comment_count=count_of(Comment.objects.filter(post=OuterRef("pk"))),
     )
@@ -64,7 +66,11 @@ def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
 
 def _cards(viewer: User) -> QuerySet[Post]:
     """Posts with all a feed card shows: author, photos, counts and the latest comments."""
-    latest = Comment.objects.select_related("author").order_by("post_id", "-created", "-id")
+    latest = (
+        Comment.objects.visible_to(viewer)
+        .select_related("author")
+        .order_by("post_id", "-created", "-id")
+    )
     return _with_counts(
         Post.objects.select_related("author").prefetch_related(
             Prefetch("images", queryset=PostImage.objects.order_by("order")),
@@ -89,18 +95,17 @@ def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
     follows = Follow.objects.filter(follower=viewer)
     posts = _cards(viewer).filter(
         Q(author=viewer) | Q(author__in=follows.values("following")) | ~Exists(follows),
-        author__is_active=True,
     )
     return _page(posts, cursor, PAGE_SIZE)
 
 
 def post_explore(*, viewer: User, cursor: str | None = None) -> Page:
     """Recent posts from everyone."""
-    return _page(_grid(viewer).filter(author__is_active=True), cursor, GRID_PAGE_SIZE)
+    return _page(_grid(viewer), cursor, GRID_PAGE_SIZE)
 
 
 def post_by_tag(*, tag: Tag, viewer: User, cursor: str | None = None) -> Page:
-    posts = _grid(viewer).filter(tags=tag, author__is_active=True)
+    posts = _grid(viewer).filter(tags=tag)
     return _page(posts, cursor, GRID_PAGE_SIZE)
 
 
@@ -116,12 +121,13 @@ def post_detail(*, code: str, viewer: User) -> Post:
                 Prefetch("images", queryset=PostImage.objects.order_by("order")),
                 Prefetch(
                     "comments",
-                    queryset=Comment.objects.select_related("author").order_by("created", "id"),
+                    queryset=Comment.objects.visible_to(viewer)
+                    .select_related("author")
+                    .order_by("created", "id"),
                     to_attr="all_comments",
                 ),
             ),
             viewer,
         ),
         code=code,
-        author__is_active=True,
     )

@@ -34,7 +34,7 @@ def _own_post(request: HttpRequest, code: str) -> Post:
 def feed(request: HttpRequest) -> HttpResponse:
     page = selectors.post_feed(viewer=request.user, cursor=request.GET.get("after"))
     suggestions = (
-        User.objects.filter(is_active=True)
+        User.objects.visible_to(request.user)
         .exclude(pk=request.user.pk)
         .exclude(follower_set__follower=request.user)
         .order_by("-date_joined")[:SUGGESTIONS]
@@ -110,7 +110,7 @@ def delete(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def like(request: HttpRequest, code: str) -> HttpResponse:
     """Like (or, with action=unlike, unlike) a post; repeating either changes nothing."""
-    post = get_object_or_404(Post, code=code, author__is_active=True)
+    post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
     if request.POST.get("action") == "unlike":
         services.like_delete(user=request.user, post=post)
     else:
@@ -128,7 +128,7 @@ def like(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 @login_required
 def comment(request: HttpRequest, code: str) -> HttpResponse:
-    post = get_object_or_404(Post, code=code, author__is_active=True)
+    post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
     form = CommentForm(request.POST)
     if not form.is_valid():
         if wants_json(request):
