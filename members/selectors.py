@@ -3,7 +3,8 @@
 from django.db.models import Exists, F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from members.models import Follow, User
+from config import prepared
+from members.models import Follow, User, viewer_shape
 from posts.models import Post
 
 
@@ -27,6 +28,21 @@ def user_profile(*, username: str, viewer: User) -> User:
             )
         )
     return get_object_or_404(users.named(username))
+
+
+def user_suggestions(*, viewer: User, count: int) -> list[User]:
+    """The newest members ``viewer`` may see and does not follow yet."""
+    shape = ("user_suggestions", viewer_shape(viewer), count)
+    return prepared.run(shape, lambda stand_in: _suggested(stand_in, count), viewer)
+
+
+def _suggested(viewer: User, count: int) -> QuerySet[User]:
+    return (
+        User.objects.visible_to(viewer)
+        .exclude(pk=viewer.pk)
+        .exclude(follower_set__follower=viewer)
+        .order_by("-date_joined")[:count]
+    )
 
 
 def user_followers(*, user: User) -> QuerySet[User]:

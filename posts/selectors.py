@@ -4,13 +4,25 @@ Lists use keyset pagination: a cursor names the last post shown by (created, id)
 costs the same at post 10 as at post 100,000, and new posts don't shift what comes next.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Window,
+    prefetch_related_objects,
+)
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
-from members.models import Follow, User
+from config import prepared
+from members.models import Follow, User, viewer_shape
 from members.selectors import count_of
 from posts.models import Comment, Like, Post, PostImage, Tag
 
@@ -38,24 +50,35 @@ def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def _page(posts: QuerySet[Post], cursor: str | None, size: int) -> Page:
-    after = cursor_decode(cursor)
+def _page(shown: QuerySet[Post], rows: QuerySet[Post], cursor: str | None, size: int) -> Page:
+    """A page of ``shown`` (what the viewer may see: visible_to and the page's own filter),
+    read as ``rows`` (what the page shows of each post)."""
+    return _paged(list(_page_rows(shown, rows, cursor_decode(cursor), size)), size)
+
+
+def _page_rows(
+    shown: QuerySet[Post], rows: QuerySet[Post], after: tuple[datetime, int] | None, size: int
+) -> QuerySet[Post]:
+    """The posts of the page after ``after``, and one more if there is a next page."""
     if after:
         created, pk = after
-        posts = posts.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+        shown = shown.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
     # The page's ids first, then everything else for those rows only: otherwise PostgreSQL
     # evaluates the "liked by me" check as a hashed subplan over every like the viewer made.
-    ids = posts.order_by("-created", "-id").values("pk")[: size + 1]
-    rows = list(posts.filter(pk__in=ids).order_by("-created", "-id"))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, cursor_encode(rows[-1]) if more else None)
+    # The second query does not repeat the filters: it would make PostgreSQL read every post.
+    ids = shown.order_by("-created", "-id").values("pk")[: size + 1]
+    return rows.filter(pk__in=ids).order_by("-created", "-id")
+
+
+def _paged(found: list[Post], size: int) -> Page:
+    more = len(found) > size
+    found = found[:size]
+    return Page(found, cursor_encode(found[-1]) if more else None)
 
 
 def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
-    """Only what ``viewer`` may see (Post.objects.visible_to), with like and comment counts
-    and whether ``viewer`` likes each."""
-    posts = posts.visible_to(viewer).annotate(
+    """``posts`` with like and comment counts and whether ``viewer`` likes each."""
+    posts = posts.annotate(
         like_count=count_of(Like.objects.filter(post=OuterRef("pk"))),
         comment_count=count_of(Comment.objects.filter(post=OuterRef("pk"))),
     )
@@ -64,20 +87,35 @@ def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
     return posts
 
 
-def _cards(viewer: User) -> QuerySet[Post]:
-    """Posts with all a feed card shows: author, photos, counts and the latest comments."""
-    latest = (
+def _latest_comments(viewer: User, *post_ids: int) -> QuerySet[Comment]:
+    """The latest LATEST_COMMENTS comments ``viewer`` may see on each post, newest first."""
+    newest = (F("created").desc(), F("id").desc())
+    return (
         Comment.objects.visible_to(viewer)
         .select_related("author")
-        .order_by("post_id", "-created", "-id")
+        .filter(post_id__in=post_ids)
+        .annotate(rank=Window(RowNumber(), partition_by=F("post_id"), order_by=newest))
+        .filter(rank__lte=LATEST_COMMENTS)
+        .order_by("post_id", *newest)
     )
-    return _with_counts(
-        Post.objects.select_related("author").prefetch_related(
-            Prefetch("images", queryset=PostImage.objects.order_by("order")),
-            Prefetch("comments", queryset=latest[:LATEST_COMMENTS], to_attr="latest_comments"),
-        ),
-        viewer,
-    )
+
+
+def _latest_comments_load(posts: list[Post], viewer: User) -> None:
+    """Set ``post.latest_comments`` on each of ``posts``, in one query."""
+    by_post = defaultdict(list)
+    if posts:
+        ids = [post.pk for post in posts]
+        shape = ("latest_comments", viewer_shape(viewer), len(ids))
+        for comment in prepared.run(shape, _latest_comments, viewer, *ids):
+            by_post[comment.post_id].append(comment)
+    for post in posts:
+        post.latest_comments = by_post[post.pk]
+
+
+def post_images_load(posts: list[Post]) -> None:
+    """Read the photos of ``posts``, in order, in one query (as ``post.images.all()``)."""
+    in_order = PostImage.objects.order_by("order")
+    prefetch_related_objects(posts, Prefetch("images", queryset=in_order))
 
 
 def _grid(viewer: User) -> QuerySet[Post]:
@@ -91,33 +129,47 @@ def _grid(viewer: User) -> QuerySet[Post]:
 
 
 def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
-    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one)."""
+    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one),
+    with what a card needs every time: author, counts and the latest comments ``viewer`` may
+    see. Photos are read only for the cards not cached (post_images_load)."""
+    after = cursor_decode(cursor)
+    shape = ("post_feed", viewer_shape(viewer), after is not None)
+    found = prepared.run(shape, _feed_rows, viewer, *(after or ()))
+    _latest_comments_load(found, viewer)
+    return _paged(found, PAGE_SIZE)
+
+
+def _feed_rows(viewer: User, *after) -> QuerySet[Post]:
     follows = Follow.objects.filter(follower=viewer)
-    posts = _cards(viewer).filter(
+    shown = Post.objects.visible_to(viewer).filter(
         Q(author=viewer) | Q(author__in=follows.values("following")) | ~Exists(follows),
     )
-    return _page(posts, cursor, PAGE_SIZE)
+    rows = _with_counts(Post.objects.select_related("author"), viewer)
+    return _page_rows(shown, rows, after or None, PAGE_SIZE)
 
 
 def post_explore(*, viewer: User, cursor: str | None = None) -> Page:
     """Recent posts from everyone."""
-    return _page(_grid(viewer), cursor, GRID_PAGE_SIZE)
+    return _page(Post.objects.visible_to(viewer), _grid(viewer), cursor, GRID_PAGE_SIZE)
 
 
 def post_by_tag(*, tag: Tag, viewer: User, cursor: str | None = None) -> Page:
-    posts = _grid(viewer).filter(tags=tag)
-    return _page(posts, cursor, GRID_PAGE_SIZE)
+    shown = Post.objects.visible_to(viewer).filter(tags=tag)
+    return _page(shown, _grid(viewer), cursor, GRID_PAGE_SIZE)
 
 
 def post_by_author(*, author: User, viewer: User, cursor: str | None = None) -> Page:
-    return _page(_grid(viewer).filter(author=author), cursor, GRID_PAGE_SIZE)
+    shown = Post.objects.visible_to(viewer).filter(author=author)
+    return _page(shown, _grid(viewer), cursor, GRID_PAGE_SIZE)
 
 
 def post_detail(*, code: str, viewer: User) -> Post:
     """One post with all its photos and comments (oldest first)."""
     return get_object_or_404(
         _with_counts(
-            Post.objects.select_related("author").prefetch_related(
+            Post.objects.visible_to(viewer)
+            .select_related("author")
+            .prefetch_related(
                 Prefetch("images", queryset=PostImage.objects.order_by("order")),
                 Prefetch(
                     "comments",

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_POST
 
 from config.errors import wants_json
 from config.media import StorageUnavailable
-from members.models import User
+from members.selectors import user_suggestions
 from members.views import next_url
-from posts import selectors, services, text
+from posts import cards, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
 from posts.models import Comment, Post, Tag
 
@@ -33,13 +33,14 @@ def _own_post(request: HttpRequest, code: str) -> Post:
 @login_required
 def feed(request: HttpRequest) -> HttpResponse:
     page = selectors.post_feed(viewer=request.user, cursor=request.GET.get("after"))
-    suggestions = (
-        User.objects.visible_to(request.user)
-        .exclude(pk=request.user.pk)
-        .exclude(follower_set__follower=request.user)
-        .order_by("-date_joined")[:SUGGESTIONS]
-    )
-    return render(request, "posts/feed.html", {"page": page, "suggestions": suggestions})
+    suggestions = user_suggestions(viewer=request.user, count=SUGGESTIONS)
+    context = {
+        "page": page,
+        "cards": cards.feed_cards(request, page.posts),
+        "suggestions": suggestions,
+        "suggestions_aside": cards.suggestions_aside(request, suggestions),
+    }
+    return render(request, "posts/feed.html", context)
 
 
 @login_required

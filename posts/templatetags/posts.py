@@ -1,15 +1,11 @@
-from datetime import datetime
-
 from django import template
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
-from posts.forms import new_submission
-from posts.text import linkify
+from posts import cards
+from posts.text import ago, linkify
 
 register = template.Library()
-WEEK = 604_800
+register.filter("ago", ago)
 
 
 @register.filter
@@ -18,16 +14,12 @@ def linked(text: str) -> SafeString:
     return linkify(text)
 
 
-register.simple_tag(new_submission, name="new_submission")
-
-
-@register.filter
-def ago(moment: datetime) -> str:
-    """How long ago, as Instagram writes it: "now", "5m", "3h", "2d", "4w", then the date."""
-    seconds = int((timezone.now() - moment).total_seconds())
-    if seconds >= 52 * WEEK:
-        return date_format(moment, "M j, Y")
-    for unit, size in (("w", WEEK), ("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return "now"
+@register.simple_tag(takes_context=True)
+def per_viewer(context: template.Context, name: str, comment=None) -> SafeString:
+    """What differs per viewer (posts.cards.PER_VIEWER): a slot in a card rendered for the
+    cache, the viewer's value itself otherwise."""
+    post = context.get("post")
+    if context.get(cards.SLOTTED):
+        return cards.slot(name, None if comment is None else comment.pk)
+    value = cards.PER_VIEWER[name](context.request, post, comment)
+    return mark_safe(value)  # noqa: S308 - PER_VIEWER values are escaped HTML
