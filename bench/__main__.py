@@ -1,7 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
-    bench/run --markdown     (all five, then the README's performance table is rewritten)
+    bench/run [images] [pages] [throughput] [presign] [server] [bombs]   (all when none is named)
+    bench/run --markdown     (all of them, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
@@ -10,6 +10,7 @@ is compared with a reference measured in the same run, since shared machines dri
 
 import argparse
 import importlib
+import os
 import tempfile
 import time
 
@@ -17,8 +18,12 @@ import psycopg2
 
 from bench import report, stack
 
-SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
-BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
+# Named per run: engineers sharing one PostgreSQL server each bench their own checkout.
+SMALL, LARGE, READERS_SMALL, READERS_LARGE = (
+    f"bench_instagram_{name}_{os.getpid()}"
+    for name in ("small", "large", "readers_small", "readers_large")
+)
+BENCHMARKS = ("images", "pages", "readers", "throughput", "presign", "server", "bombs")
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
@@ -45,30 +50,41 @@ def main() -> None:
     notes: list[str] = []
     with (
         stack.s3() as storage,
-        stack.databases(stack.postgres_server(), SMALL, LARGE) as urls,
+        stack.databases(
+            stack.postgres_server(), SMALL, LARGE, READERS_SMALL, READERS_LARGE
+        ) as urls,
         tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
     ):
         machine["postgresql"] = _server_version(urls[SMALL])
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, bombs = (
+        images, pages, readers, throughput, presign, server, bombs = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
         if "images" in chosen:
             rows += _record("images", *images.run(photo))
+        if "readers" in chosen:
+            databases = (urls[READERS_SMALL], urls[READERS_LARGE])
+            found, details = readers.run(dict(zip(readers.SIZES, databases, strict=True)))
+            rows += _record("readers", found, details)
+            notes += ["EXPLAIN of each reader's feed at 1,000,000 posts:"]
+            notes += pages.plan_lines(details["explain"])
         if "pages" in chosen:
             found, details = pages.run(urls[SMALL], urls[LARGE])
             rows += _record("pages", found, details)
             notes += ["Feed page, share of its time (cProfile; queries partly run in rendering):"]
             notes += pages.profile_lines(details["feed_time_shares"])
             notes += ["EXPLAIN at 100,000 posts:", *pages.plan_lines(details["explain"])]
-        elif {"presign", "server"} & set(chosen):
+        elif {"throughput", "presign", "server"} & set(chosen):
             pages.prepare(urls[LARGE], posts=pages.SCALE_LARGE)
-        if {"presign", "server"} & set(chosen):
+        if {"throughput", "presign", "server"} & set(chosen):
             with pages.using(urls[LARGE]):
                 client = pages.reader_client()
+                if "throughput" in chosen:
+                    cookie = client.cookies["sessionid"].value
+                    rows += _record("throughput", *throughput.run(env, cookie))
                 if "presign" in chosen:
                     rows += _record("presign", *presign.run(client))
                 if "server" in chosen:
@@ -80,7 +96,7 @@ def main() -> None:
                     notes += ["Worker peak RSS per upload:"]
                     notes += server.memory_lines(details["memory"])
         if "bombs" in chosen:
-            if not {"pages", "presign", "server"} & set(chosen):
+            if not {"pages", "throughput", "presign", "server"} & set(chosen):
                 pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
             with pages.using(urls[LARGE]):
                 cookie = pages.reader_client().cookies["sessionid"].value

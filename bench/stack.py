@@ -135,11 +135,13 @@ class Server:
 def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
     """The checkout served by gunicorn with ``workers`` sync workers and production's time-out.
 
-    No access log: writing one line per request would be measured as part of every page.
+    It logs every request as production does (deploy/gunicorn.conf.py: ``accesslog = "-"``,
+    one line to its output), so that throughput is measured as served, the reference included.
     """
+    logging = ["--access-logfile", "-"]
     with tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log:
         process, url = gunicorn_process(
-            ["config.wsgi", "--workers", str(workers), "--timeout", "120"],
+            ["config.wsgi", "--workers", str(workers), "--timeout", "120", *logging],
             cwd=ROOT, env=clean_environ(**env), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:

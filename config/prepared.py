@@ -127,3 +127,9 @@ def _instances(compiled: _Compiled, params: tuple) -> list:
             setattr(instance, name, row[position])
         found.append(instance)
     return found
+
+
+def forget() -> None:
+    """Compile every shape again on its next use (after a setting its SQL reads has changed)."""
+    with _lock:
+        _compiled.clear()
