@@ -50,9 +50,11 @@ SELECT n, '!', false, false, true, %(start)s::timestamptz - n * INTERVAL '1 minu
        'avatars/' || md5('avatar' || n) || '.jpg', true, '', 0, '', 0, '[]', false, ''
 FROM generate_series(1, %(users)s) AS n;
 INSERT INTO members_follow (created, follower_id, following_id)
-SELECT %(start)s::timestamptz, %(quiet)s, n FROM generate_series(%(quiet_first)s, %(quiet_last)s) AS n
+SELECT %(start)s::timestamptz, %(quiet)s, n
+FROM generate_series(%(quiet_first)s, %(quiet_last)s) AS n
 UNION ALL
-SELECT %(start)s::timestamptz, %(busy)s, n FROM generate_series(%(busy_first)s, %(busy_last)s) AS n;
+SELECT %(start)s::timestamptz, %(busy)s, n
+FROM generate_series(%(busy_first)s, %(busy_last)s) AS n;
 """
 
 # The quiet accounts' posts, a year before the others' (ids 1 to quiet_count).
