@@ -29,6 +29,7 @@ from django.db.models.sql.compiler import SQLCompiler
 
 _INT_STAND_IN = -(10**15)  # ids are positive: no real value is ever one of these
 _TIME_STAND_IN = datetime(1111, 1, 1, tzinfo=UTC)
+_STR_STAND_IN = "prepared-stand-in-"
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,11 @@ _lock = Lock()
 def run(key: Hashable, build: Callable[..., models.QuerySet], *values: Any) -> list:
     """``build(*values)`` evaluated, with ``build`` called once per ``key`` in this process.
 
-    ``values`` are ints, datetimes or model instances (their pk is the parameter; ``build``
+    ``values`` are ints, strings, datetimes or model instances (their pk is the parameter; ``build``
     gets a copy with a stand-in pk, so a viewer's other attributes are real). An anonymous
-    viewer is passed to ``build`` as it is: it has no id to be a parameter.
+    viewer is passed to ``build`` as it is: it has no id to be a parameter. Values reach the
+    SQL as they are, since ``build`` only ever sees the stand-ins: fold a username (or make any
+    other change the query would make) before passing it.
     """
     compiled = _compiled.get(key)
     if compiled is None:
@@ -77,6 +80,8 @@ def _compile(build: Callable[..., models.QuerySet], values: tuple) -> _Compiled:
             stand_in.pk = param
         elif isinstance(value, int) and not isinstance(value, bool):
             stand_in = param = _INT_STAND_IN - next(numbers)
+        elif isinstance(value, str):
+            stand_in = param = f"{_STR_STAND_IN}{next(numbers)}"
         elif getattr(value, "is_anonymous", False):
             stand_ins.append(value)
             continue

@@ -1,10 +1,10 @@
 """Reads of members that need annotations, kept in one place so query counts stay fixed."""
 
 from django.db.models import Exists, F, Func, IntegerField, OuterRef, QuerySet, Subquery
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from config import prepared
-from members.models import Follow, User, viewer_shape
+from members.models import Follow, User, folded, viewer_shape
 from posts.models import Post
 
 
@@ -16,6 +16,14 @@ def count_of(queryset: QuerySet) -> Subquery:
 
 def user_profile(*, username: str, viewer: User) -> User:
     """The profile's owner with post, follower and following counts; does ``viewer`` follow?"""
+    shape = ("user_profile", viewer_shape(viewer))
+    found = prepared.run(shape, _profiles, viewer, folded(username))
+    if not found:
+        raise Http404("No member by that name.")
+    return found[0]
+
+
+def _profiles(viewer: User, username: str) -> QuerySet[User]:
     users = User.objects.visible_to(viewer).annotate(
         post_count=count_of(Post.objects.filter(author=OuterRef("pk"))),
         followers_count=count_of(Follow.objects.filter(following=OuterRef("pk"))),
@@ -27,7 +35,7 @@ def user_profile(*, username: str, viewer: User) -> User:
                 Follow.objects.filter(follower=viewer, following=OuterRef("pk"))
             )
         )
-    return get_object_or_404(users.named(username))
+    return users.named(username)
 
 
 def user_suggestions(*, viewer: User, count: int) -> list[User]:

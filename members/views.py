@@ -38,6 +38,7 @@ from members.forms import (
 )
 from members.limits import Throttled
 from members.models import User
+from posts import cards
 from posts import selectors as post_selectors
 
 PEOPLE_PER_PAGE = 50
@@ -420,7 +421,8 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     page = post_selectors.post_by_author(
         author=owner, viewer=request.user, cursor=request.GET.get("after")
     )
-    return render(request, "members/profile.html", {"owner": owner, "page": page})
+    context = {"owner": owner, "page": page, "grid": cards.grid(page)}
+    return render(request, "members/profile.html", context)
 
 
 def _people(request: HttpRequest, username: str, title: str, select) -> HttpResponse:

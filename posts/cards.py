@@ -144,6 +144,24 @@ def feed_cards(request: HttpRequest, posts: list[Post]) -> list[SafeString]:
     ]
 
 
+def grid(page: selectors.Page) -> SafeString:
+    """A page of thumbnails (profile, explore, tag), the same for every viewer: cached under
+    what each tile shows that can change, and rendered only if not cached."""
+    tiles = [
+        (p.pk, p.updated.timestamp(), p.like_count, p.comment_count, p.author.username)
+        for p in page.posts
+    ]
+    state = ("grid", tiles, page.next_cursor, url_signature())
+    key = "grid:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+    fragments = caches[CACHE]
+    html = fragments.get(key)
+    if html is None:
+        selectors.post_images_load(page.posts)
+        html = get_template("posts/_grid.html").render({"page": page})
+        fragments.set(key, html, CARD_TIMEOUT)
+    return mark_safe(html)  # noqa: S308 - a rendered template, cached
+
+
 def suggestions_aside(request: HttpRequest, people: list) -> SafeString:
     """The "Suggested for you" box, cached for this viewer and these people as they are now."""
     shown = [

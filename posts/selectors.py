@@ -22,7 +22,7 @@ from django.db.models import (
     prefetch_related_objects,
 )
 from django.db.models.functions import RowNumber
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 
 from config import prepared
 from members.models import Follow, User, viewer_shape
@@ -203,27 +203,42 @@ def post_by_tag(*, tag: Tag, viewer: User, cursor: str | None = None) -> Page:
 
 
 def post_by_author(*, author: User, viewer: User, cursor: str | None = None) -> Page:
+    """A page of the author's grid, with counts; photos are read only for a grid not cached
+    (post_images_load)."""
+    after = cursor_decode(cursor)
+    shape = ("post_by_author", viewer_shape(viewer), after is not None)
+    found = prepared.run(shape, _by_author_rows, viewer, author, *(after or ()))
+    return _paged(found, GRID_PAGE_SIZE)
+
+
+def _by_author_rows(viewer: User, author: User, *after) -> QuerySet[Post]:
     shown = Post.objects.visible_to(viewer).filter(author=author)
-    return _page(shown, _grid(viewer), cursor, GRID_PAGE_SIZE)
+    rows = _with_counts(Post.objects.select_related("author"), viewer)
+    return _page_rows(shown, rows, after or None, GRID_PAGE_SIZE)
 
 
 def post_detail(*, code: str, viewer: User) -> Post:
-    """One post with all its photos and comments (oldest first)."""
-    return get_object_or_404(
-        _with_counts(
-            Post.objects.visible_to(viewer)
-            .select_related("author")
-            .prefetch_related(
-                Prefetch("images", queryset=PostImage.objects.order_by("order")),
-                Prefetch(
-                    "comments",
-                    queryset=Comment.objects.visible_to(viewer)
-                    .select_related("author")
-                    .order_by("created", "id"),
-                    to_attr="all_comments",
-                ),
-            ),
-            viewer,
-        ),
-        code=code,
+    """One post with all its photos and the comments ``viewer`` may see (oldest first)."""
+    found = prepared.run(("post_detail", viewer_shape(viewer)), _detail, viewer, code)
+    if not found:
+        raise Http404("No post by that code.")
+    post = found[0]
+    post_images_load([post])
+    shape = ("post_comments", viewer_shape(viewer))
+    post.all_comments = prepared.run(shape, _comments, viewer, post.pk)
+    return post
+
+
+def _detail(viewer: User, code: str) -> QuerySet[Post]:
+    return _with_counts(
+        Post.objects.visible_to(viewer).select_related("author").filter(code=code), viewer
+    )
+
+
+def _comments(viewer: User, post_id: int) -> QuerySet[Comment]:
+    return (
+        Comment.objects.visible_to(viewer)
+        .select_related("author")
+        .filter(post_id=post_id)
+        .order_by("created", "id")
     )

@@ -168,12 +168,12 @@ def comment_delete(request: HttpRequest, code: str, comment_id: int) -> HttpResp
 
 def explore(request: HttpRequest) -> HttpResponse:
     page = selectors.post_explore(viewer=request.user, cursor=request.GET.get("after"))
-    return render(request, "posts/grid.html", {"page": page, "title": "Explore"})
+    context = {"page": page, "grid": cards.grid(page), "title": "Explore"}
+    return render(request, "posts/grid.html", context)
 
 
 def tag(request: HttpRequest, name: str) -> HttpResponse:
     found = get_object_or_404(Tag, name=text.tag_name(name))
     page = selectors.post_by_tag(tag=found, viewer=request.user, cursor=request.GET.get("after"))
-    return render(
-        request, "posts/grid.html", {"page": page, "title": f"#{found.name}", "tag": found}
-    )
+    context = {"page": page, "grid": cards.grid(page), "title": f"#{found.name}", "tag": found}
+    return render(request, "posts/grid.html", context)
