@@ -179,3 +179,18 @@ def test_any_caption_and_comment_stay_text_in_a_cached_card(client, owner, capti
     assert page.count("<form") == 3  # like, the comment's delete, the new comment
     assert page.count("<script") == 0
     Post.objects.filter(pk=post.pk).delete()
+
+
+def test_a_like_shows_on_the_cached_profile_grid(client, followed, follower, outsider):
+    client.force_login(outsider)
+    client.get("/olivia/")
+    services.like_create(user=follower, post=followed)
+    page = client.get("/olivia/").content.decode()
+    assert 'aria-hidden="true">' in page and "</svg> 1 &nbsp;" in page
+
+
+def test_a_hidden_post_leaves_the_cached_profile_grid(client, followed, outsider):
+    client.force_login(outsider)
+    assert f'href="/p/{followed.code}/"' in client.get("/olivia/").content.decode()
+    Post.objects.filter(pk=followed.pk).update(hidden_at=timezone.now())
+    assert f'href="/p/{followed.code}/"' not in client.get("/olivia/").content.decode()
