@@ -9,7 +9,7 @@ side, in alternating rounds:
   complaint Pixelfed's users make of its home timeline).
 - BUSY: follows 2,000 accounts, who write half of the others' posts.
 
-Posts by others have one photo each and no likes or comments (their cards are the busy
+Posts by others have one photo, one like and one comment each (their cards are the busy
 reader's, at both sizes); the quiet accounts' posts have PHOTOS photos, LIKES likes and
 COMMENTS comments each, as in the main data. Everything is made with generate_series.
 EXPLAIN (ANALYZE, BUFFERS) of each reader's feed at 1,000,000 posts shows the indexes used.
@@ -79,7 +79,7 @@ SELECT 'Comment ' || k || ' on photo ' || i, %(start)s::timestamptz + k * INTERV
 FROM generate_series(1, %(quiet_count)s) AS i, generate_series(1, %(comments)s) AS k;
 """
 
-# Posts by others: one a second from START, one photo each.
+# Posts by others: one a second from START, with one photo, one like and one comment each.
 _OTHER_POSTS = """
 INSERT INTO posts_post (id, code, caption, created, updated, author_id)
 SELECT i, 'o' || lpad(i::text, 10, '0'), 'Photo ' || i || ' #bench',
@@ -91,6 +91,13 @@ INSERT INTO posts_postimage ("order", display, width, height, thumbnail, thumbna
                              alt_text, post_id)
 SELECT 0, 'posts/' || md5(i || 'd') || '.jpg', 1080, 1350,
        'posts/' || md5(i || 't') || '.jpg', 640, '', i
+FROM generate_series(%(first)s, %(last)s) AS i;
+INSERT INTO posts_like (created, post_id, user_id)
+SELECT %(start)s::timestamptz + i * INTERVAL '1 second', i, 100 + i %% 800
+FROM generate_series(%(first)s, %(last)s) AS i;
+INSERT INTO posts_comment (text, created, author_id, post_id)
+SELECT 'Comment on photo ' || i, %(start)s::timestamptz + i * INTERVAL '1 second',
+       100 + (i * 7) %% 800, i
 FROM generate_series(%(first)s, %(last)s) AS i;
 """
 

@@ -70,6 +70,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": SECRETS.database(BASE_DIR)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: it compiles any query whose estimated cost passes jit_above_cost, and the
+    # feed's one query with a branch per kind of reader (posts/selectors.py) is estimated at
+    # millions while it runs in a few milliseconds; JIT took 260 ms of each (bench/readers).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"-c jit=off {_options.get('options', '')}".strip()
 # Sessions, rate-limit counters and the cache live in the database: every app server shares them.
 # Sessions are read through the cache and written to both (cached_db): none is lost with it.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
