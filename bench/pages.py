@@ -29,7 +29,8 @@ from members.models import User
 
 FEED = "/"
 PROFILE = f"/{data.PROFILE}/"
-PAGES = {"feed": FEED, "profile": PROFILE}
+DETAIL = f"/p/{data.DETAIL_CODE}/"
+PAGES = {"feed": FEED, "profile": PROFILE, "post": DETAIL}
 SIZES = (10, 1_000, 100_000)
 SCALE_SMALL, SCALE_LARGE = 1_000, 100_000
 MAX_QUERIES = 6
