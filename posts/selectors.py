@@ -4,7 +4,6 @@ Lists use keyset pagination: a cursor names the last post shown by (created, id)
 costs the same at post 10 as at post 100,000, and new posts don't shift what comes next.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,16 +11,14 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     BigIntegerField,
     Exists,
-    F,
     Func,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Window,
     prefetch_related_objects,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import JSONObject
 from django.http import Http404
 
 from config import prepared
@@ -92,29 +89,30 @@ def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
     return posts
 
 
-def _latest_comments(viewer: User, *post_ids: int) -> QuerySet[Comment]:
-    """The latest LATEST_COMMENTS comments ``viewer`` may see on each post, newest first."""
-    newest = (F("created").desc(), F("id").desc())
-    return (
+def _latest_comments(viewer: User) -> ArraySubquery:
+    """The latest LATEST_COMMENTS comments ``viewer`` may see on the post, newest first, as
+    JSON objects: read with the post, not in a query of their own (_comments_from)."""
+    latest = (
         Comment.objects.visible_to(viewer)
-        .select_related("author")
-        .filter(post_id__in=post_ids)
-        .annotate(rank=Window(RowNumber(), partition_by=F("post_id"), order_by=newest))
-        .filter(rank__lte=LATEST_COMMENTS)
-        .order_by("post_id", *newest)
+        .filter(post=OuterRef("pk"))
+        .order_by("-created", "-id")
+        .values(
+            comment=JSONObject(
+                id="id", text="text", author_id="author_id", username="author__username"
+            )
+        )[:LATEST_COMMENTS]
     )
+    return ArraySubquery(latest)
 
 
-def _latest_comments_load(posts: list[Post], viewer: User) -> None:
-    """Set ``post.latest_comments`` on each of ``posts``, in one query."""
-    by_post = defaultdict(list)
-    if posts:
-        ids = [post.pk for post in posts]
-        shape = ("latest_comments", viewer_shape(viewer), len(ids))
-        for comment in prepared.run(shape, _latest_comments, viewer, *ids):
-            by_post[comment.post_id].append(comment)
-    for post in posts:
-        post.latest_comments = by_post[post.pk]
+def _comments_from(post: Post) -> list[Comment]:
+    """``post``'s latest comments (its ``latest`` JSON) as Comments with their authors."""
+    found = []
+    for row in post.latest:
+        comment = Comment(id=row["id"], text=row["text"], author_id=row["author_id"], post=post)
+        comment.author = User(id=row["author_id"], username=row["username"])
+        found.append(comment)
+    return found
 
 
 def post_images_load(posts: list[Post]) -> None:
@@ -135,12 +133,13 @@ def _grid(viewer: User) -> QuerySet[Post]:
 
 def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
     """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one),
-    with what a card needs every time: author, counts and the latest comments ``viewer`` may
-    see. Photos are read only for the cards not cached (post_images_load)."""
+    with what a card needs every time, in one query: author, counts and the latest comments
+    ``viewer`` may see. Photos are read only for the cards not cached (post_images_load)."""
     after = cursor_decode(cursor)
     shape = ("post_feed", viewer_shape(viewer), after is not None)
     found = prepared.run(shape, _feed_rows, viewer, *(after or ()))
-    _latest_comments_load(found, viewer)
+    for post in found:
+        post.latest_comments = _comments_from(post)
     return _paged(found, PAGE_SIZE)
 
 
@@ -189,6 +188,7 @@ def _feed_rows(viewer: User, *after) -> QuerySet[Post]:
         )
     )
     rows = _with_counts(Post.objects.select_related("author"), viewer)
+    rows = rows.annotate(latest=_latest_comments(viewer))
     return rows.filter(pk__in=ids).order_by("-created", "-id")[:size]
 
 
