@@ -25,6 +25,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bench import data
 from bench.report import Row, median_ms
+from config import prepared
 from members.models import User
 
 FEED = "/"
@@ -107,7 +108,7 @@ def explain(client: Client, path: str) -> list[dict]:
             plan = [line for (line,) in cursor.fetchall()]
         found.append(
             {
-                "query": _summary(query["sql"]),
+                "query": _summary(prepared.sql_of(query["sql"])),
                 "scans": [_scan(match) for line in plan if (match := _SCAN.search(line))],
                 "execution_ms": float(re.search(r"Execution Time: ([\d.]+)", plan[-1])[1]),
                 "plan": plan,

@@ -16,7 +16,10 @@ error, not a silent wrong answer.
 """
 
 import copy
+import hashlib
 import itertools
+import re
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,10 +42,15 @@ class _Compiled:
     slots: tuple[int | None, ...]  # per parameter: the index of the value it stands in for
     compiler: SQLCompiler
     db: str
+    name: str  # of the server-side prepared statement (PostgreSQL)
+    statement: str | None  # the SQL with $1, $2... for PREPARE, or None (another database)
 
 
 _compiled: dict[Hashable, _Compiled] = {}
 _lock = Lock()
+# The statements PREPAREd on each database connection (a connection is one thread's).
+_prepared_on: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+_PLACEHOLDER = re.compile(r"%%|%s")
 
 
 def run(key: Hashable, build: Callable[..., models.QuerySet], *values: Any) -> list:
@@ -99,7 +107,14 @@ def _compile(build: Callable[..., models.QuerySet], values: tuple) -> _Compiled:
     leaked = [param for param in params_for if str(param) in sql]
     if missing or leaked:
         raise ValueError(f"stand-ins not passed as parameters: {missing or leaked} in {sql}")
-    return _Compiled(sql, tuple(params), slots, compiler, queryset.db)
+    name = f"q_{hashlib.blake2b(sql.encode(), digest_size=12).hexdigest()}"
+    statement = None
+    if connections[queryset.db].vendor == "postgresql":
+        numbers = itertools.count(1)
+        statement = _PLACEHOLDER.sub(
+            lambda match: "%" if match[0] == "%%" else f"${next(numbers)}", sql
+        )
+    return _Compiled(sql, tuple(params), slots, compiler, queryset.db, name, statement)
 
 
 def _hashable(value: Any) -> bool:
@@ -113,8 +128,14 @@ def _hashable(value: Any) -> bool:
 def _instances(compiled: _Compiled, params: tuple) -> list:
     """What ModelIterable yields for these rows: instances, select_related and annotations."""
     compiler = compiled.compiler
-    with connections[compiled.db].cursor() as cursor:
-        cursor.execute(compiled.sql, params)
+    wrapper = connections[compiled.db]
+    with wrapper.cursor() as cursor:
+        if compiled.statement is not None and _prepared(wrapper, compiled):
+            placeholders = ", ".join(["%s"] * len(params))
+            cursor.execute(f"EXECUTE {compiled.name}({placeholders})" if params else
+                           f"EXECUTE {compiled.name}", params)  # fmt: skip
+        else:
+            cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     select, klass_info = compiler.select, compiler.klass_info
     annotations = compiler.annotation_col_map
@@ -134,7 +155,40 @@ def _instances(compiled: _Compiled, params: tuple) -> list:
     return found
 
 
+def _prepared(wrapper, compiled: _Compiled) -> bool:
+    """Whether ``compiled`` is a prepared statement on ``wrapper``'s connection, PREPAREd now
+    if it was not: PostgreSQL then plans it once per connection instead of on every request
+    (planning the feed's query costs more than running it). Not counted as a query: it is
+    made once per connection, so counts stay the same from one request to the next."""
+    connection = wrapper.connection
+    done = _prepared_on.setdefault(connection, set())
+    if compiled.name in done:
+        return True
+    savepoint = wrapper.in_atomic_block
+    with connection.cursor() as cursor:
+        try:
+            if savepoint:
+                cursor.execute("SAVEPOINT prepared_statement")
+            cursor.execute(f"PREPARE {compiled.name} AS {compiled.statement}")
+        except Exception:
+            if savepoint:
+                cursor.execute("ROLLBACK TO SAVEPOINT prepared_statement")
+            return False
+        if savepoint:
+            cursor.execute("RELEASE SAVEPOINT prepared_statement")
+    done.add(compiled.name)
+    return True
+
+
 def forget() -> None:
     """Compile every shape again on its next use (after a setting its SQL reads has changed)."""
     with _lock:
         _compiled.clear()
+
+
+def sql_of(statement: str) -> str:
+    """The SQL behind ``EXECUTE name(...)`` as a query log shows it (for EXPLAIN's readers);
+    any other SQL as it is."""
+    found = re.match(r"EXECUTE (q_\w+)", statement)
+    names = {compiled.name: compiled.sql for compiled in list(_compiled.values())}
+    return names.get(found[1], statement) if found else statement

@@ -2,8 +2,10 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Count
 from django.db.models.expressions import RawSQL
+from django.test.utils import CaptureQueriesContext
 
 from config import prepared
 from posts.models import Post
@@ -50,3 +52,14 @@ def test_a_value_written_into_the_sql_is_refused_not_reused(owner):
 def test_a_value_the_query_ignores_is_refused(owner):
     with pytest.raises(ValueError, match="stand-ins"):
         prepared.run(("ignored",), lambda pk: Post.objects.all(), owner.pk)
+
+
+def test_postgresql_plans_each_shape_once_per_connection(client, owner):
+    factories.post(owner)
+    client.force_login(owner)
+    client.get("/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    executed = [query["sql"] for query in queries.captured_queries]
+    assert any(sql.startswith("EXECUTE q_") for sql in executed), executed
+    assert not any(sql.startswith("PREPARE") for sql in executed)
