@@ -5,17 +5,7 @@ from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-# Exactly what the moderation queue needs (moderation/admin.py): see the queue and the audit
-# log, dismiss, hide and restore, delete, suspend and reactivate. Nothing on users or posts.
-MODERATORS = "Moderators"
-MODERATOR_PERMISSIONS = [
-    "view_report",
-    "change_report",
-    "hide_content",
-    "delete_content",
-    "suspend_member",
-    "view_auditentry",
-]
+from moderation.roles import MODERATORS, moderators_group
 
 
 def moderators_create(apps, schema_editor):
@@ -24,14 +14,7 @@ def moderators_create(apps, schema_editor):
     moderation.models_module = True
     create_permissions(moderation, apps=apps, verbosity=0)
     moderation.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=MODERATORS)
-    group.permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="moderation", codename__in=MODERATOR_PERMISSIONS
-        )
-    )
+    moderators_group(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def moderators_delete(apps, schema_editor):
