@@ -306,3 +306,14 @@ def test_members_cannot_reach_the_queue(client, outsider):
     client.force_login(outsider)
     response = client.get(QUEUE)
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_an_account_is_not_hidden_or_deleted_and_unknown_targets_are_404(mod_client, owner):
+    response = act(mod_client, owner, "account", "delete")
+    assert "An account is suspended, not hidden or deleted." in response.content.decode()
+    owner.refresh_from_db()
+    assert owner.is_active
+    missing = {"kind": "post", "target": 999_999, "action": "hide"}
+    assert mod_client.post(ACT, missing).status_code == 404
+    assert mod_client.get(ACT).status_code == 405
+    assert not AuditEntry.objects.exists()

@@ -1,6 +1,8 @@
 """Hidden posts and comments, and a suspended member's content, are gone from every page for
 outsiders; a hidden post or comment is still shown to its author and to staff."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -90,3 +92,33 @@ def test_a_suspended_member_s_content_is_gone_for_everyone(post, owner, outsider
     assert viewer(outsider).get("/olivia/").status_code == 404
     services.member_reactivate(moderator=moderator, member=owner)
     assert seen(viewer(outsider), post) == PAGES
+
+
+def test_the_author_is_told_their_post_or_comment_is_hidden(post, owner, follower, moderator):
+    comment = factories.comment(follower, post, "A rude remark")
+    services.content_hide(moderator=moderator, target=post)
+    services.content_hide(moderator=moderator, target=comment)
+    page = viewer(owner).get(post.get_absolute_url()).content.decode()
+    assert "A moderator hid this post: only you and staff can see it." in page
+    factories.follow(follower, owner)
+    services.content_restore(moderator=moderator, target=post)
+    page = viewer(follower).get(post.get_absolute_url()).content.decode()
+    assert "A moderator hid this post" not in page
+    # The comment's author sees their hidden comment, marked as such.
+    marked = r"A rude remark</span>\s*<span [^>]*data-hidden>\(hidden by a moderator\)"
+    assert re.search(marked, page)
+
+
+def test_report_forms_cost_no_query_per_comment(
+    client, post, outsider, follower, django_assert_max_num_queries
+):
+    client.force_login(outsider)
+    factories.comment(follower, post, "first")
+    client.get(post.get_absolute_url())
+    with django_assert_max_num_queries(50) as one:
+        client.get(post.get_absolute_url())
+    for number in range(10):
+        factories.comment(follower, post, f"comment {number}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(post.get_absolute_url()).content.decode()
+    assert page.count("/report/") == 12
