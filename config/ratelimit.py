@@ -15,13 +15,16 @@ deletes the expired ones, so the table stays as small as the traffic of the last
 
 Call ``hit`` outside a transaction that may roll back (views are not wrapped in one), or a
 rolled-back request takes its count with it. ``client_key(request)`` is the key for limits per
-client address (behind ``TRUSTED_PROXY_COUNT`` proxies); ``too_many_requests`` the answer.
+client address (behind ``TRUSTED_PROXY_COUNT`` proxies); ``too_many_requests`` the answer;
+``per_member`` limits a view's POSTs per logged-in member.
 """
 
+import functools
 import hashlib
 import ipaddress
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -122,6 +125,31 @@ def too_many_requests(request: HttpRequest, *, message: str, retry_after: int) -
         response = render(request, "429.html", {"message": message}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
+
+
+def per_member(scope: str, *, setting: str, window: timedelta, message: str) -> Callable:
+    """A view decorator: each POST of a logged-in member counts one event for them in
+    ``scope``; once ``settings.<setting>`` happened in the last ``window``, the view is not
+    called and the answer is a 429 saying ``message`` (``{minutes}`` is the wait). Put it under
+    ``login_required``."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method == "POST" and request.user.is_authenticated:
+                limit = getattr(settings, setting)
+                counted = hit(scope, f"member:{request.user.pk}", limit=limit, window=window)
+                if not counted.allowed:
+                    return too_many_requests(
+                        request,
+                        message=message.format(minutes=counted.minutes),
+                        retry_after=counted.retry_after,
+                    )
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorator
 
 
 def client_address(request: HttpRequest) -> str:

@@ -46,6 +46,9 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "CSRF_COOKIE_SECURE": bool,
     "TRUSTED_PROXY_COUNT": int,
     "SIGNUP_LIMIT_PER_HOUR": int,
+    "COMMENT_LIMIT_PER_MINUTE": int,
+    "FOLLOW_LIMIT_PER_HOUR": int,
+    "REPORT_LIMIT_PER_DAY": int,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
     "DEPLOY_HOSTS": list,

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "config.apps.SiteConfig",
     "members",
     "posts",
+    "moderation",
     "ops",
     "members.apps.AdminConfig",
     "django.contrib.auth",
@@ -146,6 +147,10 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 TRUSTED_PROXY_COUNT = SECRETS.get_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Sign-up attempts (not only successes) allowed per client address per hour.
 SIGNUP_LIMIT_PER_HOUR = SECRETS.get_int("SIGNUP_LIMIT_PER_HOUR", 10, minimum=1)
+# Abuse limits per member, far above what a person does by hand (config.ratelimit.per_member).
+COMMENT_LIMIT_PER_MINUTE = SECRETS.get_int("COMMENT_LIMIT_PER_MINUTE", 20, minimum=1)
+FOLLOW_LIMIT_PER_HOUR = SECRETS.get_int("FOLLOW_LIMIT_PER_HOUR", 200, minimum=1)
+REPORT_LIMIT_PER_DAY = SECRETS.get_int("REPORT_LIMIT_PER_DAY", 50, minimum=1)
 
 LOGGING = {
     "version": 1,

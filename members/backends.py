@@ -27,6 +27,10 @@ class UsernameOrEmailBackend(ModelBackend):
         )
         if matched and self.user_can_authenticate(user):
             return user
+        if matched and user.suspension_reason and request is not None:
+            # The right password of a suspended member: the log-in form tells them why
+            # (members.forms.suspension), and only then, so a wrong password reveals nothing.
+            request.suspended = user
         return None
 
 

@@ -439,6 +439,12 @@ def following(request: HttpRequest, username: str) -> HttpResponse:
 
 @require_POST
 @login_required
+@ratelimit.per_member(
+    "follow",
+    setting="FOLLOW_LIMIT_PER_HOUR",
+    window=timedelta(hours=1),
+    message="You're following too many accounts too fast. Wait {minutes} minutes and try again.",
+)
 def follow(request: HttpRequest, username: str) -> HttpResponse:
     target = get_object_or_404(User.objects.named(username), is_active=True)
     try:

@@ -4,6 +4,8 @@ Likes and comments answer JSON to ``fetch`` (Accept: application/json) and redir
 form post, so every action works without JavaScript too.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import wants_json
 from config.media import StorageUnavailable
+from config.ratelimit import per_member
 from members.models import User
 from members.views import next_url
 from posts import selectors, services, text
@@ -127,6 +130,12 @@ def like(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @login_required
+@per_member(
+    "comment",
+    setting="COMMENT_LIMIT_PER_MINUTE",
+    window=timedelta(minutes=1),
+    message="You're commenting too fast. Wait {minutes} minutes and try again.",
+)
 def comment(request: HttpRequest, code: str) -> HttpResponse:
     post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
     form = CommentForm(request.POST)
