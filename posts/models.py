@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from members.models import Follow, member_visibility
+from members.models import content_visibility, member_visibility
 from posts.text import TAG_MAX_LENGTH
 
 CAPTION_MAX_LENGTH = 2200
@@ -49,16 +49,12 @@ def post_visibility(viewer, prefix: str = "") -> models.Q:
     """
     author = f"{prefix}author__"
     hidden = models.Q(**{f"{prefix}hidden_at__isnull": True})
-    public = models.Q(**{f"{author}is_private": False})
-    seen = member_visibility(viewer, author)
+    seen = member_visibility(viewer, author) & content_visibility(viewer, author)
     if not viewer.is_authenticated:
-        return seen & public & hidden
-    followed = models.Exists(
-        Follow.objects.filter(follower=viewer.pk, following=models.OuterRef(f"{prefix}author"))
-    )
+        return seen & hidden
     if viewer.is_staff:
         hidden = models.Q()
-    return models.Q(**{f"{prefix}author": viewer.pk}) | (seen & (public | followed) & hidden)
+    return models.Q(**{f"{prefix}author": viewer.pk}) | (seen & hidden)
 
 
 class PostQuerySet(models.QuerySet):
