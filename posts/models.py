@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from config.media import photo_url
 from members.models import content_visibility, member_visibility
 from posts.text import TAG_MAX_LENGTH
 
@@ -122,6 +123,16 @@ class PostImage(models.Model):
 
     def __str__(self) -> str:
         return f"photo {self.order + 1} of {self.post.code}"
+
+    # The photos' URLs: a private account's live shorter (config.storage.private_url). Pages
+    # fetch images with their post and its author, so these cost no query.
+    @property
+    def display_url(self) -> str:
+        return photo_url(self.display, private=self.post.author.is_private)
+
+    @property
+    def thumbnail_url(self) -> str:
+        return photo_url(self.thumbnail, private=self.post.author.is_private)
 
 
 def comment_visibility(viewer, prefix: str = "") -> models.Q:

@@ -6,16 +6,20 @@ which post on every page is the access matrix's (tests/test_access.py); here are
 
 import html
 import re
+from datetime import UTC, datetime
 
+import botocore.auth
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config.storage import PRIVATE_URL_EXPIRES, URL_EXPIRES, MediaStorage
 from members import services
 from members.models import Block, Follow, FollowRequest, User
 from posts import services as post_services
 from posts.text import linkify
 from tests import factories
+from tests.test_storage_urls import ENDPOINTS, KEYS, WINDOW_START, query, storage_for
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +227,52 @@ def test_unlinked_names_are_never_links_and_the_text_reads_the_same(text, unlink
     assert html.unescape(LINK_RE.sub("", rendered)) == text
     for name in unlinked:
         assert f'href="/{name}/"' not in rendered
+
+
+# Photo URLs
+
+
+def _expires(page: str, key: str) -> set[str]:
+    """The X-Amz-Expires of every URL of ``key`` in ``page``."""
+    return set(re.findall(re.escape(key) + r"\?[^\"]*?X-Amz-Expires=(\d+)", page))
+
+
+def test_a_private_accounts_photo_urls_expire_sooner_and_public_ones_as_before(
+    client, private, outsider
+):
+    owner, post = private
+    public = factories.post(outsider, "oscar public")
+    _as(client, owner)
+    detail = client.get(post.get_absolute_url()).content.decode()
+    assert _expires(detail, post.images.get().display.name) == {str(PRIVATE_URL_EXPIRES)}
+    grid = client.get("/olivia/").content.decode()
+    assert _expires(grid, post.images.get().thumbnail.name) == {str(PRIVATE_URL_EXPIRES)}
+    detail = client.get(public.get_absolute_url()).content.decode()
+    assert _expires(detail, public.images.get().display.name) == {str(URL_EXPIRES)}
+    assert PRIVATE_URL_EXPIRES <= 20 * 60 < URL_EXPIRES
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS.values(), ids=ENDPOINTS.keys())
+def test_private_photo_urls_are_botocore_s_for_the_ten_minutes_they_are_issued_in(
+    monkeypatch, endpoint
+):
+    issued = WINDOW_START + 1500  # 25 minutes into the hour: the window from 20 minutes on
+    signed_at = datetime.fromtimestamp(WINDOW_START + 1200, UTC).replace(tzinfo=None)
+    monkeypatch.setattr(MediaStorage, "clock", staticmethod(lambda: issued))
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: signed_at)
+    storage = storage_for(endpoint)
+    client = storage.connection.meta.client
+    for key in KEYS:
+        expected = client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": storage.bucket_name, "Key": f"media/{key}"},
+            ExpiresIn=PRIVATE_URL_EXPIRES,
+        )
+        assert storage.private_url(key) == expected
+    monkeypatch.setattr(MediaStorage, "clock", staticmethod(lambda: WINDOW_START + 1799))
+    assert storage.private_url(KEYS[0]) == storage.private_url(KEYS[0])
+    same_window = storage.private_url(KEYS[0])
+    monkeypatch.setattr(MediaStorage, "clock", staticmethod(lambda: WINDOW_START + 1800))
+    assert storage.private_url(KEYS[0]) != same_window
+    # Public URLs keep their hour.
+    assert query(storage.url(KEYS[0]))["X-Amz-Date"].endswith("T150000Z")
