@@ -426,18 +426,20 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     return render(request, "members/profile.html", {"owner": owner, "page": page})
 
 
-def _people(request: HttpRequest, username: str, title: str, select) -> HttpResponse:
+def _people(
+    request: HttpRequest, username: str, title: str, select, *, removable: bool = False
+) -> HttpResponse:
+    """A list of people around ``username``; ``removable``: the owner may remove each."""
     owner = selectors.user_people_visible(username=username, viewer=request.user)
     people = select(user=owner, viewer=request.user)
     page = Paginator(people, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
-    # The owner may remove their own followers from the list.
-    removable = select is selectors.user_followers and owner.pk == request.user.pk
+    removable = removable and owner.pk == request.user.pk
     context = {"owner": owner, "page": page, "title": title, "removable": removable}
     return render(request, "members/people.html", context)
 
 
 def followers(request: HttpRequest, username: str) -> HttpResponse:
-    return _people(request, username, "Followers", selectors.user_followers)
+    return _people(request, username, "Followers", selectors.user_followers, removable=True)
 
 
 def following(request: HttpRequest, username: str) -> HttpResponse:
