@@ -200,6 +200,10 @@ class FollowRequest(models.Model):
 
 
 class BlockQuerySet(models.QuerySet):
+    def involving(self, member) -> "BlockQuerySet":
+        """Blocks ``member`` (a member, an id or an OuterRef) made or is subject to."""
+        return self.filter(models.Q(blocker=member) | models.Q(blocked=member))
+
     def between(self, one, other) -> "BlockQuerySet":
         """Blocks either way between ``one`` and ``other`` (members, ids or OuterRefs)."""
         return self.filter(

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 import botocore.auth
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -276,3 +278,24 @@ def test_private_photo_urls_are_botocore_s_for_the_ten_minutes_they_are_issued_i
     assert storage.private_url(KEYS[0]) != same_window
     # Public URLs keep their hour.
     assert query(storage.url(KEYS[0]))["X-Amz-Date"].endswith("T150000Z")
+
+
+def _feed_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    return len(queries)
+
+
+def test_the_feed_reads_whose_mentions_to_leave_unlinked_only_for_members_in_a_block(
+    client, owner, follower, outsider
+):
+    for n in range(3):
+        factories.post(owner, f"post {n} with @oscar")
+    _as(client, follower)
+    unblocked = _feed_queries(client)
+    services.block_create(blocker=follower, blocked=outsider)
+    assert _feed_queries(client) == unblocked + 1
+    for n in range(20):
+        factories.post(owner, f"more {n} with @oscar")
+    assert _feed_queries(client) == unblocked + 1
+    assert 'href="/oscar/"' not in client.get("/").content.decode()

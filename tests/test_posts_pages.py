@@ -93,8 +93,7 @@ def test_the_feed_costs_the_same_queries_for_3_posts_as_for_30(client, owner, fo
     _posts_with_activity(owner, [follower, outsider], 3)
     few = _feed_queries(client, follower)
     _posts_with_activity(owner, [follower, outsider], 27)
-    # 7: the captions mention someone, so the viewer's blocks are read once (not as links).
-    assert _feed_queries(client, follower) == few <= 7
+    assert _feed_queries(client, follower) == few <= 6
 
 
 def test_grids_cost_the_same_queries_for_3_posts_as_for_30(client, owner, outsider):

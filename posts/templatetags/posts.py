@@ -18,12 +18,15 @@ def linked(context, text: str) -> SafeString:
     """User text, escaped, with #tags and @mentions linked: ``{% linked comment.text %}``.
 
     Mentions of members the viewer blocks, or is blocked by, are not links. A tag rather than
-    a filter because it needs the viewer; their names are read once per request, and only
-    when some text mentions anyone.
+    a filter because it needs the viewer. Their names are read once per request, and only
+    when some text mentions anyone and the viewer is in a block at all (``in_blocks``, which
+    members.backends loads with the member).
     """
     request = context.get("request")
     user = getattr(request, "user", None)
     if "@" not in text or user is None or not user.is_authenticated:
+        return linkify(text)
+    if not getattr(user, "in_blocks", True):
         return linkify(text)
     if not hasattr(request, "_unreachable_usernames"):
         request._unreachable_usernames = unreachable_usernames(user=user)
