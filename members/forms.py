@@ -201,7 +201,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("full_name", "username", "website", "bio")
+        fields = ("full_name", "username", "website", "bio", "is_private")
         field_classes = {"username": LowercaseUsernameField}
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
 

@@ -200,6 +200,10 @@ class FollowRequest(models.Model):
 
 
 class BlockQuerySet(models.QuerySet):
+    def involving(self, member) -> "BlockQuerySet":
+        """Blocks ``member`` (a member, an id or an OuterRef) made or is subject to."""
+        return self.filter(models.Q(blocker=member) | models.Q(blocked=member))
+
     def between(self, one, other) -> "BlockQuerySet":
         """Blocks either way between ``one`` and ``other`` (members, ids or OuterRefs)."""
         return self.filter(
@@ -239,3 +243,16 @@ def member_visibility(viewer, prefix: str = "") -> models.Q:
         return shown
     member = models.OuterRef(prefix.removesuffix("__") or "pk")
     return shown & ~models.Exists(Block.objects.between(viewer.pk, member))
+
+
+def content_visibility(viewer, prefix: str = "") -> models.Q:
+    """Whose content (posts, followers and following) ``viewer`` may see, as a condition on the
+    member at ``prefix``: their own, a public account's, or one they follow (an approved
+    follow). Says nothing of blocks or suspension: combine it with ``member_visibility``, as
+    posts.models.post_visibility and members.selectors.user_profile do."""
+    public = models.Q(**{f"{prefix}is_private": False})
+    if not viewer.is_authenticated:
+        return public
+    member = models.OuterRef(prefix.removesuffix("__") or "pk")
+    followed = models.Exists(Follow.objects.filter(follower=viewer.pk, following=member))
+    return models.Q(**{prefix.removesuffix("__") or "pk": viewer.pk}) | public | followed

@@ -111,7 +111,10 @@ def _links_sync(post: Post) -> None:
     names = text.hashtags(post.caption)
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
     post.tags.set(Tag.objects.filter(name__in=names))
-    post.mentions.set(User.objects.filter(username__in=text.mentions(post.caption)))
+    # A member who blocks the author, or whom the author blocks, is not mentioned (and so
+    # never told of it).
+    names = text.mentions(post.caption)
+    post.mentions.set(User.objects.visible_to(post.author).filter(username__in=names))
 
 
 def like_create(*, user: User, post: Post) -> None:
