@@ -64,8 +64,10 @@ class Guard:
         """``command()``, or RedisUnavailable if Redis is down; the keys in ``stale`` are
         remembered as stale when it could not run."""
         try:
-            self._recover()
-            return command()
+            recovering = self._recovering()
+            if recovering:
+                self._clean()
+            result = command()
         except UNAVAILABLE as error:
             self._failed(error)
             self._remember(stale)
@@ -73,23 +75,41 @@ class Guard:
         except RedisUnavailable:
             self._remember(stale)
             raise
+        if recovering:
+            self._recovered()
+        return result
 
-    def _recover(self) -> None:
-        """Raise RedisUnavailable while Redis is left alone; after that, first delete what went
-        stale during the outage, then say it is back."""
+    def _recovering(self) -> bool:
+        """False while Redis answers; after an outage, RedisUnavailable while it is left alone,
+        then True: time to try it again."""
         with self.lock:
             if self.down_until is None:
-                return
+                return False
             if self.clock() < self.down_until:
                 raise RedisUnavailable("Redis did not answer a moment ago")
-            writer = self.client.get_client(write=True)
-            if self.flush:
-                writer.flushdb()
-            elif self.stale:
-                stale = list(self.stale)
-                for start in range(0, len(stale), 1000):
-                    writer.delete(*stale[start : start + 1000])
-            self.down_until, self.stale, self.flush = None, set(), False
+            return True
+
+    def _clean(self) -> None:
+        """Delete what went stale during the outage (everything, past MAX_STALE_KEYS) before
+        anything is read from Redis again."""
+        with self.lock:
+            stale, flush = list(self.stale), self.flush
+        writer = self.client.get_client(write=True)
+        if flush:
+            writer.flushdb()
+        for start in range(0, len(stale), 1000):
+            writer.delete(*stale[start : start + 1000])
+        with self.lock:
+            self.stale.difference_update(stale)
+            self.flush = self.flush and not flush
+
+    def _recovered(self) -> None:
+        """Say once that Redis answers again, unless keys went stale meanwhile (then the next
+        call cleans them first)."""
+        with self.lock:
+            if self.down_until is None or self.stale or self.flush:
+                return
+            self.down_until = None
         log.warning("Redis answers again: the cache, and the rate counters, use it again.")
 
     def _failed(self, error: Exception) -> None:
