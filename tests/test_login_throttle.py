@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import ratelimit
+from config.models import RateCounter
 from config.ratelimit import client_address
 from members.models import User
 from tests import factories
@@ -251,9 +252,16 @@ def test_simultaneous_wrong_guesses_get_only_five_password_checks(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_failures_on_one_server_lock_the_account_on_another(tmp_path, s3_secrets, bucket):
+@pytest.mark.parametrize("counters", ["database", "redis"])
+def test_failures_on_one_server_lock_the_account_on_another(
+    tmp_path, s3_secrets, bucket, request, counters
+):
     factories.server_user(username="olivia")
     secrets = production_secrets(s3_secrets)
+    if counters == "redis":  # REDIS_URL: the servers count in Redis, not in the database
+        redis_server = request.getfixturevalue("redis_server")
+        redis_server.client().flushdb()
+        secrets["REDIS_URL"] = redis_server.url
     with (
         gunicorn(project_copy(tmp_path / "a"), secrets) as a,
         gunicorn(project_copy(tmp_path / "b"), secrets) as b,
@@ -261,6 +269,9 @@ def test_failures_on_one_server_lock_the_account_on_another(tmp_path, s3_secrets
         for _ in range(5):
             assert "don&#x27;t match" in attempt(a, "wrong")
         assert "Too many failed log-ins" in attempt(b, factories.PASSWORD)
+    if counters == "redis":
+        assert not RateCounter.objects.exists()
+        assert redis_server.client().keys("ratelimit:password.*")
 
 
 def attempt(server: str, password: str) -> str:

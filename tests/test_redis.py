@@ -21,7 +21,6 @@ from tests import factories
 from tests.conftest import redis_settings
 from tests.redisserver import RedisServer
 from tests.servers import Browser, gunicorn, production_secrets, project_copy
-from tests.test_login_throttle import attempt
 
 HOUR = timedelta(hours=1)
 CACHED_DB = "django.contrib.sessions.backends.cached_db"
@@ -253,23 +252,3 @@ def test_a_server_on_redis_keeps_its_members_logged_in_when_redis_stops(
     log = (tmp_path / "app" / "gunicorn.log").read_text()
     assert "Redis does not answer" in log
     assert "Traceback" not in log
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.slow
-def test_failures_on_one_server_lock_the_account_on_another_through_redis(
-    tmp_path, s3_secrets, bucket, redis_server
-):
-    redis_server.client().flushdb()
-    factories.server_user(username="olivia")
-    config = {**production_secrets(s3_secrets), "REDIS_URL": redis_server.url}
-    with (
-        gunicorn(project_copy(tmp_path / "a"), config) as a,
-        gunicorn(project_copy(tmp_path / "b"), config) as b,
-    ):
-        for _ in range(5):
-            assert "don&#x27;t match" in attempt(a, "wrong")
-        assert "Too many failed log-ins" in attempt(b, factories.PASSWORD)
-
-    assert not RateCounter.objects.exists()
-    assert redis_server.client().keys("ratelimit:password.*")
