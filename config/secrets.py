@@ -113,6 +113,8 @@ JSON_NAMES = {
     dict: "an object",
     type(None): "null",
 }
+# The database cache's table, which the first migration makes (config/migrations/0001).
+CACHE_TABLE = "django_cache"
 # Objects are named by UUID and never overwritten, so browsers may cache them for a year.
 MEDIA_CACHE_CONTROL = "max-age=31536000, immutable"
 # Set to 1 to see the traceback of a configuration error instead of its one line.
@@ -469,7 +471,7 @@ class Secrets:
         return {
             "default": {
                 "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                "LOCATION": "django_cache",
+                "LOCATION": CACHE_TABLE,
             }
         }
 

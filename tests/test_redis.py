@@ -1,6 +1,7 @@
 """REDIS_URL: the cache, sessions and rate counters in a real redis-server, and what a member
 notices when it stops mid-run: nothing but speed."""
 
+import importlib
 import logging
 import threading
 import time
@@ -11,6 +12,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import Client, override_settings
 
 from config import cache as redis_cache_module
@@ -75,6 +77,19 @@ def test_a_wrong_redis_url_stops_start_up_naming_the_key_but_not_the_password(ur
     with pytest.raises(ImproperlyConfigured, match="key 'REDIS_URL' must look like") as error:
         secrets(REDIS_URL=url).caches()
     assert "sekrit" not in str(error.value)
+
+
+@pytest.mark.django_db
+def test_a_site_migrated_on_redis_still_gets_the_cache_table_to_fall_back_to(redis_cache):
+    # Started with REDIS_URL, whose CACHES name no table; REDIS_URL dropped later must work.
+    migration = importlib.import_module("config.migrations.0001_cache_table")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE django_cache")
+
+    with connection.schema_editor() as editor:
+        migration.cache_table_create(None, editor)
+
+    assert "django_cache" in connection.introspection.table_names()
 
 
 # The cache and sessions in Redis.
