@@ -29,8 +29,14 @@ from redis.retry import Retry
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# What a Redis that is down, unreachable, overloaded or failing over raises.
-UNAVAILABLE = (exceptions.ConnectionError, exceptions.TimeoutError, exceptions.ReadOnlyError)
+# What a Redis that is down, unreachable, overloaded, full (maxmemory reached with nothing it may
+# evict) or failing over (a replica that became read-only) raises.
+UNAVAILABLE = (
+    exceptions.ConnectionError,
+    exceptions.TimeoutError,
+    exceptions.ReadOnlyError,
+    exceptions.OutOfMemoryError,
+)
 # In a VPC Redis answers in about a millisecond: a server that takes longer is as good as down.
 SOCKET_TIMEOUT_SECONDS = 0.5
 # How long a process leaves Redis alone after it failed to answer.
