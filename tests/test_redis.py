@@ -230,6 +230,20 @@ def test_a_member_logged_out_while_redis_hung_stays_logged_out(own_redis, owner)
 
 
 @pytest.mark.django_db
+def test_a_full_redis_skips_writes_and_pages_still_answer(own_redis, owner):
+    full = own_redis.client()
+    full.config_set("maxmemory-policy", "noeviction")
+    full.config_set("maxmemory", "1")  # below what it uses: every write is refused (OOM)
+    client = Client()
+    client.force_login(owner)
+
+    cache.set("card", "x", 60)
+
+    assert cache.get("card") is None
+    assert client.get("/accounts/edit/").status_code == 200
+
+
+@pytest.mark.django_db
 def test_rate_counters_fall_back_to_the_database_while_redis_is_down(own_redis):
     assert ratelimit.hit("test", "key", limit=2, window=HOUR).allowed
     own_redis.stop()
