@@ -71,14 +71,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": SECRETS.database(BASE_DIR)}
-# Sessions, rate-limit counters and the cache live in the database: every app server shares them.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "django_cache",
-    }
-}
+# Sessions, rate-limit counters and the cache are shared by every app server: in Redis when
+# REDIS_URL names one (sessions are still written to the database, so none is lost with it),
+# else in the database. See the README's "Redis".
+CACHES = SECRETS.caches()
+SESSION_ENGINE = SECRETS.session_engine()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"

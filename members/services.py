@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from config import ratelimit
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
-from members import limits, totp
+from members import totp
 from members.models import (
     EMAIL_TAKEN,
     USERNAME_TAKEN,
@@ -203,9 +204,9 @@ def _address_taken(*, owner: User, site: str, changing: bool) -> None:
     nothing more than if the address were free. A few times an hour, so that nobody can use
     the form to flood an inbox."""
     owner_key = str(owner.pk)
-    if not limits.hit(
+    if not ratelimit.hit(
         "address-taken", owner_key, limit=TAKEN_NOTICE_LIMIT, window=TAKEN_NOTICE_WINDOW
-    ):
+    ).allowed:
         return
     mail_send(
         to=owner.email,
@@ -243,10 +244,12 @@ def email_verification_resend(*, user: User, site: str) -> None:
     """Mail ``user`` a new confirmation link for their address, a few times per quarter hour."""
     if user.email_verified:
         return
-    if not limits.hit("email-resend", str(user.pk), limit=RESEND_LIMIT, window=RESEND_WINDOW):
-        raise limits.Throttled(
-            f"We have sent several links already. Wait {_minutes(RESEND_WINDOW)} minutes, and "
-            f"check your spam folder."
+    hit = ratelimit.hit("email-resend", str(user.pk), limit=RESEND_LIMIT, window=RESEND_WINDOW)
+    if not hit.allowed:
+        raise ratelimit.Throttled(
+            f"We have sent several links already. Wait {hit.minutes} minutes, and check your "
+            f"spam folder.",
+            hit.retry_after,
         )
     _confirm_send(user=user, address=user.email, site=site, changing=False)
 
@@ -315,16 +318,19 @@ def password_reset_request(*, login: str, client: str, site: str) -> None:
     """Mail a one-time reset link to the account ``login`` names (username or email), if there
     is one. Requests are limited per client address (Throttled) and per account (silently, so
     the answer never tells whether the account exists)."""
-    if not limits.hit("reset-address", client, limit=RESET_ADDRESS_LIMIT, window=RESET_WINDOW):
-        raise limits.Throttled(
-            f"Too many reset requests from your network. Wait {_minutes(RESET_WINDOW)} "
-            f"minutes and try again."
+    hit = ratelimit.hit("reset-address", client, limit=RESET_ADDRESS_LIMIT, window=RESET_WINDOW)
+    if not hit.allowed:
+        raise ratelimit.Throttled(
+            f"Too many reset requests from your network. Wait {hit.minutes} minutes and try again.",
+            hit.retry_after,
         )
     user = User.objects.by_login(login).filter(is_active=True).first()
     if user is None or not user.has_usable_password():
         return
     account = str(user.pk)
-    if not limits.hit("reset-account", account, limit=RESET_ACCOUNT_LIMIT, window=RESET_WINDOW):
+    if not ratelimit.hit(
+        "reset-account", account, limit=RESET_ACCOUNT_LIMIT, window=RESET_WINDOW
+    ).allowed:
         return
     link = _link(
         site,
@@ -344,10 +350,6 @@ def sessions_end_others(*, user: User) -> None:
     """End every session of ``user``: the caller keeps its own with update_session_auth_hash."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])
-
-
-def _minutes(window: timedelta) -> int:
-    return int(window.total_seconds() // 60)
 
 
 # Two-factor log-in.

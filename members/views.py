@@ -36,7 +36,6 @@ from members.forms import (
     TwoFactorCodeForm,
     TwoFactorEnableForm,
 )
-from members.limits import Throttled
 from members.models import User
 from posts import selectors as post_selectors
 
@@ -179,7 +178,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def password_reset(request: HttpRequest) -> HttpResponse:
     """Ask for a reset link. Known and unknown accounts get the same answer."""
     form = PasswordResetForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         try:
             services.password_reset_request(
@@ -187,15 +186,18 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 client=ratelimit.client_key(request),
                 site=site_root(request),
             )
-        except Throttled as exc:
-            form.add_error(None, str(exc))
-            status = 429
+        except ratelimit.Throttled as exc:
+            form.add_error(None, exc.message)
+            status, retry_after = 429, exc.retry_after
         except MailNotSent as exc:
             form.add_error(None, exc.message)
             status = 503
         else:
             return redirect("members:password_reset_sent")
-    return render(request, "members/password_reset.html", {"form": form}, status=status)
+    response = render(request, "members/password_reset.html", {"form": form}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def password_reset_sent(request: HttpRequest) -> HttpResponse:
@@ -277,8 +279,8 @@ def email_change(request: HttpRequest) -> HttpResponse:
 def email_verify_resend(request: HttpRequest) -> HttpResponse:
     try:
         services.email_verification_resend(user=request.user, site=site_root(request))
-    except (Throttled, MailNotSent) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
+    except (ratelimit.Throttled, MailNotSent) as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, f"We sent a new link to {request.user.email}.")
     return redirect(next_url(request, reverse("members:settings")))
