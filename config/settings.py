@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "config.apps.SiteConfig",
     "members",
     "posts",
+    "activity",
     "ops",
     "members.apps.AdminConfig",
     "django.contrib.auth",

@@ -41,3 +41,9 @@ def user_following(*, user: User) -> QuerySet[User]:
     return User.objects.filter(follower_set__follower=user, is_active=True).order_by(
         "-follower_set__created"
     )
+
+
+def follow_requests_pending(*, user: User) -> list:
+    """Stand-in until the privacy branch's selector is merged: the requests ``user`` has not
+    answered yet, shown at the top of their activity."""
+    return []

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from activity import services as activity
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
 from members import limits, totp
@@ -54,7 +55,9 @@ def follow_create(*, follower: User, following: User) -> None:
         raise ValueError("You can't follow yourself.")
     try:
         with transaction.atomic():
-            Follow.objects.get_or_create(follower=follower, following=following)
+            _, created = Follow.objects.get_or_create(follower=follower, following=following)
+            if created:
+                activity.follow_notify(follower=follower, following=following)
     except IntegrityError:
         # A concurrent request created the same follow first: the outcome is the same.
         pass
@@ -62,7 +65,9 @@ def follow_create(*, follower: User, following: User) -> None:
 
 def follow_delete(*, follower: User, following: User) -> None:
     """``follower`` stops following ``following``; unfollowing again changes nothing."""
-    Follow.objects.filter(follower=follower, following=following).delete()
+    with transaction.atomic():
+        Follow.objects.filter(follower=follower, following=following).delete()
+        activity.follow_withdraw(follower=follower, following=following)
 
 
 # Email addresses: confirmation, change, and sign-up without telling who is registered.
@@ -307,4 +312,5 @@ def member_delete(*, user: User) -> None:
     (profile photo, every rendition) are deleted after the commit by config.media, and their
     username is free at once."""
     with transaction.atomic():
+        activity.member_withdraw(member=user)
         user.delete()

@@ -188,3 +188,19 @@ class Like(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} likes {self.post.code}"
+
+
+class SavedPost(models.Model):
+    """``user`` bookmarked ``post``; only they see what they saved."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_posts"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="saves")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="save_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} saved {self.post.code}"
