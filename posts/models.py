@@ -185,6 +185,8 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="like_once")]
+        # The latest likers of a post, as activity names them ("alice, bob and 3 others").
+        indexes = [models.Index(fields=["post", "-created", "-id"], name="like_post_recent")]
 
     def __str__(self) -> str:
         return f"{self.user} likes {self.post.code}"
