@@ -203,6 +203,7 @@ class SavedPost(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "post"], name="save_once")]
+        indexes = [models.Index(fields=["user", "-created", "-id"], name="save_recent")]
 
     def __str__(self) -> str:
         return f"{self.user} saved {self.post.code}"

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from members.models import Follow, User
 from members.selectors import count_of
-from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag
+from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag, post_visibility
 
 PAGE_SIZE = 12
 GRID_PAGE_SIZE = 24
@@ -25,8 +25,9 @@ class Page:
     next_cursor: str | None
 
 
-def cursor_encode(post: Post) -> str:
-    return f"{int(post.created.timestamp() * 1_000_000)}.{post.pk}"
+def cursor_encode(row: Post) -> str:
+    """The cursor after ``row``: a post, or any row with ``created`` that a list pages by."""
+    return f"{int(row.created.timestamp() * 1_000_000)}.{row.pk}"
 
 
 def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
@@ -117,9 +118,20 @@ def post_by_author(*, author: User, viewer: User, cursor: str | None = None) -> 
 
 
 def post_saved(*, user: User, cursor: str | None = None) -> Page:
-    """The posts ``user`` saved and may still see."""
-    saves = SavedPost.objects.filter(user=user, post=OuterRef("pk"))
-    return _page(_grid(user).filter(Exists(saves)), cursor, GRID_PAGE_SIZE)
+    """The posts ``user`` saved and may still see, the latest saved first; the cursor names
+    the last save shown, by (when saved, id)."""
+    saves = SavedPost.objects.filter(user=user).filter(post_visibility(user, "post__"))
+    after = cursor_decode(cursor)
+    if after:
+        created, pk = after
+        saves = saves.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+    page = list(saves.order_by("-created", "-id")[: GRID_PAGE_SIZE + 1])
+    shown = page[:GRID_PAGE_SIZE]
+    posts = _grid(user).in_bulk([save.post_id for save in shown])
+    return Page(
+        [posts[save.post_id] for save in shown if save.post_id in posts],
+        cursor_encode(shown[-1]) if len(page) > GRID_PAGE_SIZE else None,
+    )
 
 
 def post_likers(*, post: Post, viewer: User) -> QuerySet[User]:

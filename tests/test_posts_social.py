@@ -194,3 +194,18 @@ def test_any_bio_shows_its_text_escaped(client, owner, bio):
         return
     text = re.sub(r"<br>", "\n", shown.group(1))
     assert "<" not in re.sub(r"</?a[^>]*>", "", text)
+
+
+def test_the_saved_grid_shows_the_latest_saved_first_and_pages(client, owner, follower):
+    posts = [factories.post(owner, created=timezone.now() - timedelta(days=n)) for n in range(26)]
+    client.force_login(follower)
+    for post in posts:  # newest post saved first, so the oldest post was saved last
+        client.post(f"/p/{post.code}/save/", {"action": "save"})
+    first = client.get("/felix/saved/")
+    shown = [post.code for post in first.context["page"].posts]
+    assert shown == [post.code for post in reversed(posts)][:24]
+    cursor = first.context["page"].next_cursor
+    assert f'href="?after={cursor}"' in first.content.decode()
+    rest = client.get("/felix/saved/", {"after": cursor}).context["page"]
+    assert [post.code for post in rest.posts] == [posts[1].code, posts[0].code]
+    assert rest.next_cursor is None
