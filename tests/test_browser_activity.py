@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from members.services import follow_create
 from posts import services
 from posts.forms import Photo
 from posts.images import post_renditions
@@ -39,10 +40,17 @@ def logged_in(people, username: str, *, javascript: bool = True) -> Page:
 
 def test_a_like_shows_up_in_the_other_member_s_activity_with_the_badge(people, bucket):
     alice = member("alice")
-    member("bob")
+    bob = member("bob")
     post = photo_post(alice, "Harbour at dawn")
+    # Older news, read once Alice opens her activity.
+    follow_create(follower=bob, following=alice)
+    services.comment_create(author=bob, post=post, text="Lovely light, @alice #harbour")
 
     mine = logged_in(people, "alice")
+    expect(mine.locator(".badge")).to_have_text(re.compile(r"^2\s*new$"))
+    mine.locator("a.nav__activity").click()
+    expect(mine.locator(".activity__entry--new")).to_have_count(2)
+    mine.goto("/")
     expect(mine.locator(".badge")).to_have_count(0)
 
     theirs = logged_in(people, "bob")
@@ -58,6 +66,8 @@ def test_a_like_shows_up_in_the_other_member_s_activity_with_the_badge(people, b
     entry = mine.locator(".activity__entry").first
     expect(entry).to_contain_text("bob liked your post.")
     expect(entry).to_have_class(re.compile("activity__entry--new"))
+    expect(mine.locator(".activity__entry--new")).to_have_count(1)
+    expect(mine.locator(".activity__entry")).to_have_count(3)
     thumbnail = entry.locator(".activity__post img")
     expect(thumbnail).to_have_js_property("complete", True)
     assert thumbnail.evaluate("img => img.naturalWidth") > 0
@@ -68,7 +78,8 @@ def test_a_like_shows_up_in_the_other_member_s_activity_with_the_badge(people, b
     theirs.get_by_role("button", name="Unlike").click()
     expect(theirs.locator("[data-like-count]")).to_have_text("0")
     mine.reload()
-    expect(mine.locator(".activity__entry")).to_have_count(0)
+    expect(mine.locator(".activity__entry")).to_have_count(2)
+    expect(mine.get_by_text("bob liked your post.")).to_have_count(0)
     expect(mine.locator(".badge")).to_have_count(0)
 
 
