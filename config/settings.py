@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "members",
     "posts",
     "moderation",
+    "activity",
     "ops",
     "members.apps.AdminConfig",
     "django.contrib.auth",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("posts.urls")),
     path("", include("moderation.urls")),
+    path("", include("activity.urls")),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:

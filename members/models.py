@@ -109,6 +109,9 @@ class User(AbstractUser):
     # Set by a moderator who suspends the account (is_active is then False): shown to the
     # member when they try to log in.
     suspension_reason = models.TextField(blank=True)
+    # How many activity entries the member has not seen: kept by activity.services in the
+    # transactions that write the entries, so that the badge costs no query on any page.
+    unread_activity = models.PositiveIntegerField(default=0, editable=False)
 
     objects = MemberManager()
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from activity import services as activity
 from config import ratelimit
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
@@ -76,6 +77,7 @@ def _follow_requests_approve_all(*, target: User) -> None:
             [timezone.now(), target.pk],
         )
     FollowRequest.objects.filter(target=target).delete()
+    activity.follow_requests_all_withdrawn(target=target)
 
 
 def _locked(member: User) -> User:
@@ -95,15 +97,20 @@ def follow_create(*, follower: User, following: User) -> bool:
         if Follow.objects.filter(follower=follower, following=target).exists():
             return True
         if target.is_private:
-            FollowRequest.objects.get_or_create(requester=follower, target=target)
+            _, asked = FollowRequest.objects.get_or_create(requester=follower, target=target)
+            if asked:
+                activity.follow_request_notify(requester=follower, target=target)
             return False
-        Follow.objects.get_or_create(follower=follower, following=target)
+        Follow.objects.create(follower=follower, following=target)
+        activity.follow_notify(follower=follower, following=target)
     return True
 
 
 def follow_delete(*, follower: User, following: User) -> None:
     """``follower`` stops following ``following``; unfollowing again changes nothing."""
-    Follow.objects.filter(follower=follower, following=following).delete()
+    with transaction.atomic():
+        Follow.objects.filter(follower=follower, following=following).delete()
+        activity.follow_withdraw(follower=follower, following=following)
 
 
 def follow_request_create(*, requester: User, target: User) -> bool:
@@ -114,7 +121,9 @@ def follow_request_create(*, requester: User, target: User) -> bool:
 
 def follow_request_cancel(*, requester: User, target: User) -> None:
     """``requester`` takes back their request; cancelling again changes nothing."""
-    FollowRequest.objects.filter(requester=requester, target=target).delete()
+    with transaction.atomic():
+        FollowRequest.objects.filter(requester=requester, target=target).delete()
+        activity.follow_request_withdraw(requester=requester, target=target)
 
 
 def follow_request_approve(*, target: User, requester: User) -> bool:
@@ -125,20 +134,23 @@ def follow_request_approve(*, target: User, requester: User) -> bool:
         deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
         if deleted:
             Follow.objects.get_or_create(follower=requester, following=target)
+            activity.follow_request_approved_notify(requester=requester, target=target)
     return bool(deleted)
 
 
 def follow_request_decline(*, target: User, requester: User) -> bool:
     """``target`` turns ``requester`` down, without telling them; False if there was no
     such request."""
-    deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
+    with transaction.atomic():
+        deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
+        activity.follow_request_withdraw(requester=requester, target=target)
     return bool(deleted)
 
 
 def follower_remove(*, user: User, follower: User) -> None:
     """``user`` removes ``follower`` from their followers, who loses access to a private
     account's posts with their next request."""
-    Follow.objects.filter(follower=follower, following=user).delete()
+    follow_delete(follower=follower, following=user)
 
 
 def block_create(*, blocker: User, blocked: User) -> None:
@@ -157,6 +169,7 @@ def block_create(*, blocker: User, blocked: User) -> None:
         FollowRequest.objects.filter(
             Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)
         ).delete()
+        activity.between_withdraw(one=blocker, other=blocked)
 
 
 def block_delete(*, blocker: User, blocked: User) -> None:
@@ -407,4 +420,5 @@ def member_delete(*, user: User) -> None:
     (profile photo, every rendition) are deleted after the commit by config.media, and their
     username is free at once."""
     with transaction.atomic():
+        activity.member_withdraw(member=user)
         user.delete()

@@ -26,7 +26,6 @@ urlpatterns = [
     path("accounts/two-factor/off/", views.two_factor_disable, name="two_factor_disable"),
     path("accounts/download/", views.account_download, name="download"),
     path("accounts/delete/", views.account_delete, name="delete"),
-    path("accounts/activity/", views.activity, name="activity"),
     path(
         "accounts/requests/<str:username>/approve/",
         views.follow_request_approve,

@@ -487,18 +487,11 @@ def follow_request_cancel(request: HttpRequest, username: str) -> HttpResponse:
     return redirect(next_url(request, target.get_absolute_url()))
 
 
-@login_required
-def activity(request: HttpRequest) -> HttpResponse:
-    """Follow requests waiting for an answer, at the top of the activity page."""
-    pending = selectors.follow_requests_pending(user=request.user)
-    return render(request, "members/activity.html", {"follow_requests": pending})
-
-
 def _request_answer(request: HttpRequest, username: str, answer, done: str) -> HttpResponse:
     requester = get_object_or_404(User.objects.named(username))
     if answer(target=request.user, requester=requester):
         messages.success(request, done.format(username=requester.username))
-    return redirect(next_url(request, reverse("members:activity")))
+    return redirect(next_url(request, reverse("activity:activity")))
 
 
 @require_POST

@@ -192,6 +192,25 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="like_once")]
+        # The latest likers of a post, as activity names them ("alice, bob and 3 others").
+        indexes = [models.Index(fields=["post", "-created", "-id"], name="like_post_recent")]
 
     def __str__(self) -> str:
         return f"{self.user} likes {self.post.code}"
+
+
+class SavedPost(models.Model):
+    """``user`` bookmarked ``post``; only they see what they saved."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_posts"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="saves")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="save_once")]
+        indexes = [models.Index(fields=["user", "-created", "-id"], name="save_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} saved {self.post.code}"

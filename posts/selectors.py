@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from members.models import Follow, User
 from members.selectors import count_of
-from posts.models import Comment, Like, Post, PostImage, Tag
+from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag, post_visibility
 
 PAGE_SIZE = 12
 GRID_PAGE_SIZE = 24
@@ -25,8 +25,9 @@ class Page:
     next_cursor: str | None
 
 
-def cursor_encode(post: Post) -> str:
-    return f"{int(post.created.timestamp() * 1_000_000)}.{post.pk}"
+def cursor_encode(row: Post) -> str:
+    """The cursor after ``row``: a post, or any row with ``created`` that a list pages by."""
+    return f"{int(row.created.timestamp() * 1_000_000)}.{row.pk}"
 
 
 def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
@@ -54,13 +55,16 @@ def _page(posts: QuerySet[Post], cursor: str | None, size: int) -> Page:
 
 def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
     """Only what ``viewer`` may see (Post.objects.visible_to), with like and comment counts
-    and whether ``viewer`` likes each."""
+    and whether ``viewer`` likes and has saved each."""
     posts = posts.visible_to(viewer).annotate(
         like_count=count_of(Like.objects.filter(post=OuterRef("pk"))),
         comment_count=count_of(Comment.objects.filter(post=OuterRef("pk"))),
     )
     if viewer.is_authenticated:
-        posts = posts.annotate(liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)))
+        posts = posts.annotate(
+            liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)),
+            saved=Exists(SavedPost.objects.filter(post=OuterRef("pk"), user=viewer)),
+        )
     return posts
 
 
@@ -111,6 +115,36 @@ def post_by_tag(*, tag: Tag, viewer: User, cursor: str | None = None) -> Page:
 
 def post_by_author(*, author: User, viewer: User, cursor: str | None = None) -> Page:
     return _page(_grid(viewer).filter(author=author), cursor, GRID_PAGE_SIZE)
+
+
+def post_saved(*, user: User, cursor: str | None = None) -> Page:
+    """The posts ``user`` saved and may still see, the latest saved first; the cursor names
+    the last save shown, by (when saved, id)."""
+    saves = SavedPost.objects.filter(user=user).filter(post_visibility(user, "post__"))
+    after = cursor_decode(cursor)
+    if after:
+        created, pk = after
+        saves = saves.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+    page = list(saves.order_by("-created", "-id")[: GRID_PAGE_SIZE + 1])
+    shown = page[:GRID_PAGE_SIZE]
+    posts = _grid(user).in_bulk([save.post_id for save in shown])
+    return Page(
+        [posts[save.post_id] for save in shown if save.post_id in posts],
+        cursor_encode(shown[-1]) if len(page) > GRID_PAGE_SIZE else None,
+    )
+
+
+def post_likers(*, post: Post, viewer: User) -> QuerySet[User]:
+    """Who liked ``post``, latest first, among the members ``viewer`` may see, each with
+    whether ``viewer`` follows them."""
+    likers = User.objects.visible_to(viewer).filter(likes__post=post).order_by("-likes__created")
+    if viewer.is_authenticated:
+        likers = likers.annotate(
+            followed_by_viewer=Exists(
+                Follow.objects.filter(follower=viewer, following=OuterRef("pk"))
+            )
+        )
+    return likers
 
 
 def post_detail(*, code: str, viewer: User) -> Post:

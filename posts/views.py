@@ -9,7 +9,8 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -17,10 +18,10 @@ from config.errors import wants_json
 from config.media import StorageUnavailable
 from config.ratelimit import per_member
 from members.models import User
-from members.views import next_url
+from members.views import PEOPLE_PER_PAGE, next_url
 from posts import selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
-from posts.models import Comment, Post, Tag
+from posts.models import Comment, Post, SavedPost, Tag
 
 SUGGESTIONS = 8
 
@@ -126,6 +127,39 @@ def like(request: HttpRequest, code: str) -> HttpResponse:
             }
         )
     return redirect(next_url(request, post.get_absolute_url()))
+
+
+def likes(request: HttpRequest, code: str) -> HttpResponse:
+    """Who liked the post, with follow buttons."""
+    post = get_object_or_404(
+        Post.objects.visible_to(request.user).select_related("author"), code=code
+    )
+    likers = selectors.post_likers(post=post, viewer=request.user)
+    page = Paginator(likers, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "posts/likes.html", {"post": post, "page": page})
+
+
+@require_POST
+@login_required
+def save(request: HttpRequest, code: str) -> HttpResponse:
+    """Save (or, with action=unsave, unsave) a post; repeating either changes nothing."""
+    post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
+    if request.POST.get("action") == "unsave":
+        services.saved_post_delete(user=request.user, post=post)
+    else:
+        services.saved_post_create(user=request.user, post=post)
+    if wants_json(request):
+        saved = SavedPost.objects.filter(user=request.user, post=post).exists()
+        return JsonResponse({"saved": saved})
+    return redirect(next_url(request, post.get_absolute_url()))
+
+
+def saved(request: HttpRequest, username: str) -> HttpResponse:
+    """The member's saved posts: theirs alone to see; anyone else gets a 404."""
+    if not request.user.is_authenticated or username != request.user.username:
+        raise Http404
+    page = selectors.post_saved(user=request.user, cursor=request.GET.get("after"))
+    return render(request, "posts/grid.html", {"page": page, "title": "Saved"})
 
 
 @require_POST

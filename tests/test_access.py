@@ -11,7 +11,7 @@ from django.utils import timezone
 from config.models import RateCounter
 from members import services
 from members.models import Block, Follow, FollowRequest, User
-from posts.models import Comment, Like, Post, Tag
+from posts.models import Comment, Like, Post, SavedPost, Tag
 from tests import factories, imagefactory
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,7 @@ ACTIONS = [
     ("new post", "/posts/new/", lambda w: {"photos": [photo()], "caption": "new one"}, "member",
      lambda w: Post.objects.filter(caption="new one").exists()),
     ("like", "/p/{code}/like/", lambda w: {}, "member", lambda w: Like.objects.exists()),
+    ("save", "/p/{code}/save/", lambda w: {}, "member", lambda w: SavedPost.objects.exists()),
     ("comment", "/p/{code}/comments/", lambda w: {"text": "hello"}, "member",
      lambda w: Comment.objects.filter(text="hello").exists()),
     ("edit post", "/p/{code}/edit/", lambda w: {"caption": "edited"}, "owner",

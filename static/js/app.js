@@ -50,11 +50,33 @@ async function sendLike(form) {
   }
 }
 
+/* Saving: the bookmark button, pressed again to unsave. */
+async function sendSave(form) {
+  if (form.dataset.busy) return;
+  form.dataset.busy = "1";
+  try {
+    const response = await postForm(form);
+    if (response.ok) {
+      const { saved } = await response.json();
+      const button = form.querySelector("button");
+      form.querySelector("input[name=action]").value = saved ? "unsave" : "save";
+      button.setAttribute("aria-pressed", String(saved));
+      button.setAttribute("aria-label", saved ? "Remove from saved" : "Save");
+      button.querySelector("path").setAttribute("fill", saved ? "currentColor" : "none");
+    }
+  } finally {
+    delete form.dataset.busy;
+  }
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.matches("[data-like]")) {
     event.preventDefault();
     sendLike(form);
+  } else if (form.matches("[data-save]")) {
+    event.preventDefault();
+    sendSave(form);
   } else if (form.matches("[data-comment-form]")) {
     event.preventDefault();
     sendComment(form);
