@@ -75,7 +75,7 @@ def activity_page(*, viewer: User, cursor: str | None = None) -> Entries:
                 Follow.objects.filter(follower=viewer, following=OuterRef("actor"))
             ),
         )
-        .select_related("actor", "post", "comment")
+        .select_related("actor", "post__author", "comment")
         .prefetch_related(Prefetch("post__images", queryset=PostImage.objects.order_by("order")))
     )
     next_cursor = cursor_encode(rows[-1]) if len(ids) > PAGE_SIZE else None
