@@ -118,9 +118,9 @@ class SubmittedOnceForm(forms.Form):
 
 PHOTOS_REQUIRED = "Choose at least one photo."
 # With JavaScript the page shrinks each photo in the browser before sending it (static/js/app.js):
-# long side at most this, as a JPEG of this quality. The 1080-pixel display rendition is made
-# from it at half size, as from a phone's 12 MP photo, with a quarter of the bytes to send.
-# Without JavaScript the full-size file arrives and the pipeline does the same work.
+# long side at most this, as a JPEG of this quality: twice the 1080-pixel display rendition, so
+# nothing it shows is lost, and an eighth of the bytes of a 12 MP JPEG (bench/run
+# client_resize). Without JavaScript the full-size file arrives and the pipeline shrinks it.
 BROWSER_MAX_SIDE = 2160
 BROWSER_JPEG_QUALITY = 0.85
 
