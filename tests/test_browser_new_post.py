@@ -4,16 +4,19 @@ empty Share says, and how a refused file looks.
 The site, the browser and the people are test_browser.py's fixtures.
 """
 
+import base64
 import io
 import re
 from email import message_from_bytes
 from email.policy import HTTP
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageStat
 from playwright.sync_api import Page, Request, Route, expect
 
-from posts.forms import BROWSER_MAX_SIDE, PHOTOS_REQUIRED
+from posts.forms import BROWSER_JPEG_QUALITY, BROWSER_MAX_SIDE, PHOTOS_REQUIRED
 from tests import imagefactory, test_browser
 from tests.test_browser import photo_file, shot, sign_up
 
@@ -26,15 +29,16 @@ people = test_browser.people
 
 def red_corners(image: Image.Image) -> list[str]:
     """Which corners of the photo show the scene's red marker rather than its blue background."""
+    side = max(1, min(image.size) // 8)
     corners = {
         "top left": (0, 0),
-        "top right": (image.width - 40, 0),
-        "bottom left": (0, image.height - 40),
-        "bottom right": (image.width - 40, image.height - 40),
+        "top right": (image.width - side, 0),
+        "bottom left": (0, image.height - side),
+        "bottom right": (image.width - side, image.height - side),
     }
     found = []
     for name, (left, top) in corners.items():
-        red, _, blue = ImageStat.Stat(image.crop((left, top, left + 40, top + 40))).mean
+        red, _, blue = ImageStat.Stat(image.crop((left, top, left + side, top + side))).mean
         if red > blue:
             found.append(name)
     return found
@@ -173,3 +177,69 @@ def test_chosen_photos_show_no_file_chosen_text_and_a_refused_file_is_a_tile_wit
     page.get_by_role("button", name="Share").click()
     expect(page).to_have_url(re.compile(r"/p/[\w-]{11}/$"), timeout=20_000)
     assert len(bucket.keys()) == 2
+
+
+def shrunk_in_page(page: Page, data: bytes, max_side: int) -> bytes:
+    """What the page's script makes of a file before sending it, with ``max_side``."""
+    shrunk = page.evaluate(
+        """async ([data, maxSide, quality]) => {
+             const bytes = Uint8Array.from(atob(data), (char) => char.charCodeAt(0));
+             const file = new File([bytes], "photo.jpg", { type: "image/jpeg" });
+             const result = await shrunk(file, maxSide, quality);
+             const out = new Uint8Array(await result.arrayBuffer());
+             return btoa(Array.from(out, (byte) => String.fromCharCode(byte)).join(""));
+           }""",
+        [base64.b64encode(data).decode(), max_side, BROWSER_JPEG_QUALITY],
+    )
+    return base64.b64decode(shrunk)
+
+
+@pytest.fixture
+def script_page(people) -> Page:
+    page = people.open()
+    page.goto("/accounts/login/")
+    return page
+
+
+# One page serves every example: the script is a pure function of the file and the long side.
+in_one_page = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@in_one_page
+@given(
+    width=st.integers(24, 320),
+    height=st.integers(24, 320),
+    orientation=st.sampled_from([None, *range(1, 9)]),
+    max_side=st.integers(16, 360),
+)
+def test_any_photo_is_sent_upright_within_the_long_side_or_as_it_is(
+    script_page, width, height, orientation, max_side
+):
+    # Grainy, so that a smaller JPEG of it is always fewer bytes than the original.
+    photo = imagefactory.jpeg(width, height, orientation=orientation, noise=60, quality=95)
+    sent = shrunk_in_page(script_page, photo, max_side)
+    sideways = orientation in (5, 6, 7, 8)
+    upright = (height, width) if sideways else (width, height)
+    if max(upright) <= max_side:
+        assert sent == photo
+        return
+    with Image.open(io.BytesIO(sent)) as image:
+        assert image.format == "JPEG"
+        assert max(image.size) == max_side
+        # The shape is kept, within a pixel of rounding.
+        scale = max_side / max(upright)
+        assert abs(image.width - upright[0] * scale) <= 1
+        assert abs(image.height - upright[1] * scale) <= 1
+        assert image.getexif().get(ExifTags.Base.Orientation, 1) == 1
+        if min(image.size) >= 16:
+            assert red_corners(image.convert("RGB")) == ["top left"]
+
+
+@in_one_page
+@given(data=st.binary(max_size=2000))
+def test_a_file_the_browser_cannot_decode_is_sent_as_it_is(script_page, data):
+    assert shrunk_in_page(script_page, data, 16) == data
