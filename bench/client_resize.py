@@ -27,7 +27,7 @@ from tests.test_browser_new_post import sent_photos
 
 NEW_POST = "/posts/new/"
 POST_PAGE = re.compile(r"/p/[\w-]{11}/$")
-ROUNDS = 3
+ROUNDS = 5
 # A phone's uplink on a good mobile connection: 10 Mbit/s.
 UPLINK_BYTES_PER_SECOND = 1_250_000
 UPLINK = f"{UPLINK_BYTES_PER_SECOND * 8 / 1_000_000:.0f} Mbit/s uplink"
