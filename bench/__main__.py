@@ -1,7 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
-    bench/run --markdown     (all five, then the README's performance table is rewritten)
+    bench/run [images] [pages] [presign] [server] [client_resize] [bombs]   (all when none named)
+    bench/run --markdown     (all six, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
@@ -10,6 +10,7 @@ is compared with a reference measured in the same run, since shared machines dri
 
 import argparse
 import importlib
+import os
 import tempfile
 import time
 
@@ -17,8 +18,12 @@ import psycopg2
 
 from bench import report, stack
 
-SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
-BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
+# Named after the run's process: two runs sharing a PostgreSQL server (two checkouts on one
+# machine) must not drop each other's databases.
+SMALL, LARGE = (f"bench_instagram_{size}_{os.getpid()}" for size in ("small", "large"))
+BENCHMARKS = ("images", "pages", "presign", "server", "client_resize", "bombs")
+# Those that need the large database filled and the reader's session.
+ON_LARGE = {"presign", "server", "client_resize"}
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
@@ -52,7 +57,7 @@ def main() -> None:
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, bombs = (
+        images, pages, presign, server, client_resize, bombs = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
@@ -64,9 +69,9 @@ def main() -> None:
             notes += ["Feed page, share of its time (cProfile; queries partly run in rendering):"]
             notes += pages.profile_lines(details["feed_time_shares"])
             notes += ["EXPLAIN at 100,000 posts:", *pages.plan_lines(details["explain"])]
-        elif {"presign", "server"} & set(chosen):
+        elif ON_LARGE & set(chosen):
             pages.prepare(urls[LARGE], posts=pages.SCALE_LARGE)
-        if {"presign", "server"} & set(chosen):
+        if ON_LARGE & set(chosen):
             with pages.using(urls[LARGE]):
                 client = pages.reader_client()
                 if "presign" in chosen:
@@ -79,8 +84,14 @@ def main() -> None:
                     notes += server.upload_lines(details["upload_ms"])
                     notes += ["Worker peak RSS per upload:"]
                     notes += server.memory_lines(details["memory"])
+                if "client_resize" in chosen:
+                    cookie = client.cookies["sessionid"].value
+                    found, details = client_resize.run(env, cookie, photo)
+                    rows += _record("client_resize", found, details)
+                    notes += ["A 12 MP JPEG shared from Chromium (issue 15, target 5):"]
+                    notes += client_resize.lines(details)
         if "bombs" in chosen:
-            if not {"pages", "presign", "server"} & set(chosen):
+            if not ({"pages"} | ON_LARGE) & set(chosen):
                 pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
             with pages.using(urls[LARGE]):
                 cookie = pages.reader_client().cookies["sessionid"].value

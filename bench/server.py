@@ -42,6 +42,8 @@ THROUGHPUT_ROUNDS = 2
 ROUND_SECONDS = 5
 WARM_UP_SECONDS = 2
 MIN_THROUGHPUT_RATIO = 0.2
+# Issue 15, target 6: an upload over HTTP costs at most this much more than its unavoidable work.
+MAX_UPLOAD_RATIO = 1.2
 UPLOAD_RUNS = 9
 MAX_PEAK_RSS_MB = 300
 # Just under the 50-megapixel limit. Flat colours compress to almost nothing, so each file is
@@ -210,6 +212,7 @@ def run(env: dict[str, str], cookie: str, storage: S3, photo: bytes) -> tuple[li
 
     ratio = rates["feed"] / rates["trivial view"]
     reference = upload["image pipeline"] + upload["two raw put_object"]
+    upload_ratio = upload["end to end over HTTP"] / reference
     worst_name, worst = max(memory.items(), key=lambda item: item[1]["peak_rss_mb"])
     jpeg = memory["one 12 MP JPEG"]
     rows = [
@@ -225,9 +228,9 @@ def run(env: dict[str, str], cookie: str, storage: S3, photo: bytes) -> tuple[li
             name="Upload a post with one 12 MP photo",
             measured=f"{upload['end to end over HTTP']:.0f} ms",
             reference=f"{reference:.0f} ms pipeline + 2 put_object",
-            ratio=upload["end to end over HTTP"] / reference,
-            target="report; where the rest goes below",
-            met=None,
+            ratio=upload_ratio,
+            target=f"≤ {MAX_UPLOAD_RATIO}; where the rest goes below",
+            met=upload_ratio <= MAX_UPLOAD_RATIO,
         ),
         Row(
             name="Worker peak RSS, 12 MP JPEG upload",

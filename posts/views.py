@@ -73,6 +73,7 @@ def post_new(request: HttpRequest) -> HttpResponse:
                 {
                     "errors": {name: list(errors) for name, errors in form.errors.items()},
                     "photo_errors": form.photo_errors,
+                    "alt_errors": form.alt_errors,
                 },
                 status=status,
             )
