@@ -201,16 +201,49 @@ def test_a_follow_shows_with_a_follow_back_button_and_goes_on_unfollow(client, o
     assert entries(client) == []
 
 
+def private(member: User) -> User:
+    member.is_private = True
+    member.save()
+    return member
+
+
 def test_follow_requests_and_approvals_are_told_to_each_side(client, owner, follower):
-    activity.follow_request_notify(requester=follower, target=owner)
+    member_services.follow_create(follower=follower, following=private(owner))
     client.force_login(owner)
     assert badge(client) == "1"
     assert entries(client)[0].startswith("felix asked to follow you.")
-    activity.follow_request_approved_notify(requester=follower, target=owner)
-    assert entries(client) == []
+    member_services.follow_request_approve(target=owner, requester=follower)
+    assert entries(client) == []  # they approved it themselves: nothing more to tell them
     client.force_login(follower)
     assert badge(client) == "1"
     assert entries(client)[0].startswith("olivia accepted your follow request.")
+
+
+def public(member: User) -> None:
+    member.is_private = False
+    member_services.profile_update(user=member, photo=None, remove_photo=False)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda owner, follower: member_services.follow_request_decline(
+            target=owner, requester=follower
+        ),
+        lambda owner, follower: member_services.follow_request_cancel(
+            requester=follower, target=owner
+        ),
+        lambda owner, follower: member_services.block_create(blocker=owner, blocked=follower),
+        lambda owner, follower: public(owner),
+    ],
+    ids=["declined", "cancelled", "blocked", "went public"],
+)
+def test_an_answered_request_leaves_the_activity_and_the_badge(client, owner, follower, answer):
+    member_services.follow_create(follower=follower, following=private(owner))
+    answer(owner, follower)
+    client.force_login(owner)
+    assert [e for e in entries(client) if "asked to follow" in e] == []
+    assert badge(client) is None
 
 
 def test_nothing_shows_from_someone_i_blocked(client, owner, follower, outsider):
