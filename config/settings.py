@@ -22,12 +22,15 @@ INSTALLED_APPS = [
     "config.apps.SiteConfig",
     "members",
     "posts",
+    "search",
     "ops",
     "members.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Search's pg_trgm lookups and operator-class indexes; it does nothing on SQLite.
+    "django.contrib.postgres",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
 ]

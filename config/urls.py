@@ -8,6 +8,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("posts.urls")),
+    path("", include("search.urls")),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:
