@@ -1,10 +1,11 @@
 """Finding people and tags for the search box: prefix matches first, then near misses.
 
 Each list is read in small ordered, limited queries that indexes serve whatever the table's size
-(migrations/0001): a prefix of a username, a full name or a tag walks a btree index in order; a
-misspelling (PostgreSQL only) is matched with pg_trgm through GIN indexes and ranked by
-similarity. SQLite, the embedded default, has no pg_trgm: there a plain LIKE finds the text
-anywhere in the name instead.
+(search/migrations/0001): a prefix of a username, a full name or a tag walks a btree index in
+the "C" collation, whose order LIKE 'text%' can follow in any database locale, so a prefix search
+stops after its first page; a misspelling (PostgreSQL only) is matched with pg_trgm's operators
+through GIN indexes and ranked by similarity. SQLite, the embedded default, has neither: there a
+plain LIKE finds the text anywhere in the name instead.
 """
 
 from dataclasses import dataclass, field
@@ -12,14 +13,14 @@ from dataclasses import dataclass, field
 from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Greatest, Lower
+from django.db.models import Expression, F, Q, QuerySet, Value
+from django.db.models.functions import Collate, Lower
 
 from members.models import User
 from posts.models import Tag
 from search.query import Query
 
-# Shorter text has too few trigrams to tell a misspelling from a different word.
+# Shorter text has too few trigrams to tell a misspelling from another word.
 TYPO_MIN_LENGTH = 3
 
 
@@ -39,25 +40,26 @@ def search_results(*, query: Query, viewer: User, limit: int) -> Results:
 
 
 def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
-    """Members whose username or full name starts with ``text`` (alphabetically), then those
-    whose username or a word of whose name is close to it (most alike first)."""
+    """Members whose username or full name starts with ``text`` (in the order of what matched),
+    then those whose username or a word of whose name is close to it (most alike first)."""
     if not text:
         return []
     members = User.objects.visible_to(viewer).only("username", "full_name", "avatar", "is_private")
-    by_username = members.filter(username__startswith=text).order_by("username")[:limit]
+    by_username = (
+        members.alias(key=_ordered(F("username")))
+        .filter(key__startswith=text)
+        .order_by("key")[:limit]
+    )
     by_name = (
-        members.alias(name_lower=Lower("full_name"))
-        .filter(name_lower__startswith=text)
-        .order_by("name_lower", "username")[:limit]
+        members.alias(key=_ordered(Lower("full_name")))
+        .filter(key__startswith=text)
+        .order_by("key", "username")[:limit]
     )
-    found = _merged(
-        [(person.username, person) for person in by_username]
-        + [(person.full_name.lower(), person) for person in by_name],
-        limit,
-    )
+    keyed = [(person.username, person) for person in by_username]
+    keyed += [(person.full_name.lower(), person) for person in by_name]
+    found = _distinct(person for _, person in sorted(keyed, key=lambda pair: pair[0]))[:limit]
     if len(found) < limit and len(text) >= TYPO_MIN_LENGTH:
-        alike = _people_alike(members, text).exclude(pk__in=[person.pk for person in found])
-        found += list(alike[: limit - len(found)])
+        found = _distinct([*found, *_people_alike(members, text, limit)])[:limit]
     return found
 
 
@@ -69,50 +71,58 @@ def search_tags(*, name: str, limit: int) -> list[Tag]:
     """
     if not name:
         return []
-    found = list(Tag.objects.filter(name__startswith=name).order_by("name")[:limit])
+    found = list(
+        Tag.objects.alias(key=_ordered(F("name")))
+        .filter(key__startswith=name)
+        .order_by("key")[:limit]
+    )
     if len(found) < limit and len(name) >= TYPO_MIN_LENGTH:
-        found += list(
-            _tags_alike(name).exclude(pk__in=[tag.pk for tag in found])[: limit - len(found)]
-        )
+        found = _distinct([*found, *_tags_alike(name, limit)])[:limit]
     return found
-
-
-def _merged(keyed: list[tuple[str, User]], limit: int) -> list[User]:
-    """Each member once, in the order of the text they matched by."""
-    seen: set[int] = set()
-    merged = []
-    for _, person in sorted(keyed, key=lambda pair: (pair[0], pair[1].username)):
-        if person.pk not in seen:
-            seen.add(person.pk)
-            merged.append(person)
-    return merged[:limit]
 
 
 def _postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _people_alike(members: QuerySet[User], text: str) -> QuerySet[User]:
+def _ordered(expression: Expression) -> Expression:
+    """``expression`` as the prefix indexes hold it: in the "C" collation on PostgreSQL."""
+    return Collate(expression, "C") if _postgresql() else expression
+
+
+def _distinct(rows) -> list:
+    seen: set[int] = set()
+    return [row for row in rows if not (row.pk in seen or seen.add(row.pk))]
+
+
+def _people_alike(members: QuerySet[User], text: str, limit: int) -> list[User]:
+    """Up to ``limit`` members whose username, or a word of whose full name, is like ``text``.
+
+    Two queries rather than one with OR: each lets its GIN index prune, and neither computes the
+    other's (costlier) similarity for every candidate.
+    """
     if not _postgresql():
-        return members.filter(Q(username__contains=text) | Q(full_name__icontains=text)).order_by(
-            "username"
-        )
-    # The operators (%, %>) in WHERE are what the GIN indexes serve; the functions only rank.
-    return members.filter(
-        Q(TrigramSimilar(F("username"), Value(text)))
-        | Q(TrigramWordSimilar(F("full_name"), Value(text)))
-    ).order_by(
-        Greatest(
-            TrigramSimilarity("username", Value(text)),
-            TrigramWordSimilarity(Value(text), "full_name"),
-        ).desc(),
-        "username",
+        contains = Q(username__contains=text) | Q(full_name__icontains=text)
+        return list(members.filter(contains).order_by("username")[:limit])
+    # The operators (%, %>) in WHERE are what the indexes serve; the functions only rank.
+    by_username = (
+        members.filter(TrigramSimilar(F("username"), Value(text)))
+        .annotate(score=TrigramSimilarity("username", Value(text)))
+        .order_by("-score", "username")[:limit]
     )
+    by_name = (
+        members.filter(TrigramWordSimilar(F("full_name"), Value(text)))
+        .annotate(score=TrigramWordSimilarity(Value(text), "full_name"))
+        .order_by("-score", "username")[:limit]
+    )
+    return sorted([*by_username, *by_name], key=lambda person: (-person.score, person.username))
 
 
-def _tags_alike(name: str) -> QuerySet[Tag]:
+def _tags_alike(name: str, limit: int) -> list[Tag]:
     if not _postgresql():
-        return Tag.objects.filter(name__contains=name).order_by("name")
-    return Tag.objects.filter(TrigramSimilar(F("name"), Value(name))).order_by(
-        TrigramSimilarity("name", Value(name)).desc(), "name"
+        return list(Tag.objects.filter(name__contains=name).order_by("name")[:limit])
+    return list(
+        Tag.objects.filter(TrigramSimilar(F("name"), Value(name)))
+        .annotate(score=TrigramSimilarity("name", Value(name)))
+        .order_by("-score", "name")[:limit]
     )

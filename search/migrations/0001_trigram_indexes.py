@@ -1,7 +1,7 @@
 """Indexes for search (search/selectors.py) on members' and tags' names, PostgreSQL only.
 
-- btree indexes with the pattern operator classes, so that ``LIKE 'text%'`` walks names in
-  order whatever the database's collation: a prefix search stops after its first page;
+- btree indexes in the "C" collation, so that ``LIKE 'text%'`` walks names in order whatever
+  the database's locale: a prefix search reads one page of the index, not every match;
 - GIN indexes with pg_trgm's ``gin_trgm_ops``, for the similarity operators (%, %>) that find
   misspelt names.
 
@@ -11,24 +11,20 @@ The indexes stay out of the models' state, which describes every database alike;
 CONCURRENTLY, so a site with many members keeps taking sign-ups while they are made.
 """
 
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
-from django.db.models.functions import Lower
+from django.db.models.functions import Collate, Lower
 
 INDEXES = {
     ("members", "User"): [
-        models.Index(
-            fields=["username"], opclasses=["varchar_pattern_ops"], name="search_user_prefix"
-        ),
-        models.Index(
-            OpClass(Lower("full_name"), name="text_pattern_ops"), name="search_user_name_prefix"
-        ),
+        models.Index(Collate("username", "C"), name="search_user_prefix"),
+        models.Index(Collate(Lower("full_name"), "C"), name="search_user_name_prefix"),
         GinIndex(fields=["username"], opclasses=["gin_trgm_ops"], name="search_user_trgm"),
         GinIndex(fields=["full_name"], opclasses=["gin_trgm_ops"], name="search_user_name_trgm"),
     ],
     ("posts", "Tag"): [
-        models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="search_tag_prefix"),
+        models.Index(Collate("name", "C"), name="search_tag_prefix"),
         GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="search_tag_trgm"),
     ],
 }
