@@ -1,7 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
-    bench/run --markdown     (all five, then the README's performance table is rewritten)
+    bench/run [images] [pages] [presign] [server] [bombs] [search]   (all when none is named)
+    bench/run --markdown     (all six, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
@@ -18,7 +18,8 @@ import psycopg2
 from bench import report, stack
 
 SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
-BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
+SEARCH = "bench_instagram_search"
+BENCHMARKS = ("images", "pages", "presign", "server", "bombs", "search")
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
@@ -45,14 +46,14 @@ def main() -> None:
     notes: list[str] = []
     with (
         stack.s3() as storage,
-        stack.databases(stack.postgres_server(), SMALL, LARGE) as urls,
+        stack.databases(stack.postgres_server(), SMALL, LARGE, SEARCH) as urls,
         tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
     ):
         machine["postgresql"] = _server_version(urls[SMALL])
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, bombs = (
+        images, pages, presign, server, bombs, search = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
@@ -87,6 +88,11 @@ def main() -> None:
             found, details = bombs.run(env, cookie)
             rows += _record("bombs", found, details)
             notes += ["Decompression bombs (issue 11):", *bombs.lines(details)]
+        if "search" in chosen:
+            found, details = search.run(urls[SEARCH])
+            rows += _record("search", found, details)
+            notes += ["Search at 300,000 members and 100,000 tags (issue 14):"]
+            notes += search.lines(details)
         if "download" in chosen:
             download = importlib.import_module("bench.download")
             with pages.using(urls[LARGE]):

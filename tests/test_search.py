@@ -125,9 +125,8 @@ def test_suggestions_are_few_and_json_with_links(client, crowd):
         "private": False,
     }
     page = client.get("/search/", {"q": "@annie"})
-    assert [person.username for person in page.context["results"].people][:13] == [
-        *(f"annie{number:02}" for number in range(12)),
-        "ann",  # a near miss, after every prefix match
+    assert [person.username for person in page.context["results"].people][:12] == [
+        f"annie{number:02}" for number in range(12)
     ]
 
 
