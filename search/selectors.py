@@ -20,8 +20,9 @@ from members.models import User
 from posts.models import Tag
 from search.query import Query
 
-# Shorter text has too few trigrams to tell a misspelling from another word.
-TYPO_MIN_LENGTH = 3
+# Shorter text has too few trigrams to tell a misspelling from another word, and the GIN
+# index finds too many candidates for it.
+TYPO_MIN_LENGTH = 4
 # Near misses are ranked among this many matches at most (see _alike).
 TYPO_CANDIDATES = 200
 
@@ -57,9 +58,12 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
         .filter(key__startswith=text)
         .order_by("key", "username")[:limit]
     )
-    keyed = [(person.username, person) for person in by_username]
-    keyed += [(person.full_name.lower(), person) for person in by_name]
-    found = _distinct(person for _, person in sorted(keyed, key=lambda pair: pair[0]))[:limit]
+    # One round trip where the database can order and limit each part of a UNION.
+    if connection.features.supports_slicing_ordering_in_compound:
+        prefixed = list(by_username.union(by_name, all=True))
+    else:
+        prefixed = [*by_username, *by_name]
+    found = _distinct(sorted(prefixed, key=lambda person: _prefix_key(person, text)))[:limit]
     if len(found) < limit and len(text) >= TYPO_MIN_LENGTH:
         found = _distinct([*found, *_people_alike(members, text, limit)])[:limit]
     return found
@@ -81,6 +85,12 @@ def search_tags(*, name: str, limit: int) -> list[Tag]:
     if len(found) < limit and len(name) >= TYPO_MIN_LENGTH:
         found = _distinct([*found, *_tags_alike(name, limit)])[:limit]
     return found
+
+
+def _prefix_key(person: User, text: str) -> str:
+    """What ``person`` was found by: their username if it starts with ``text``, else their
+    full name."""
+    return person.username if person.username.startswith(text) else person.full_name.lower()
 
 
 def _postgresql() -> bool:
@@ -107,27 +117,32 @@ def _people_alike(members: QuerySet[User], text: str, limit: int) -> list[User]:
         contains = Q(username__contains=text) | Q(full_name__icontains=text)
         return list(members.filter(contains).order_by("username")[:limit])
     # Usernames are words joined by "." and "_", which pg_trgm splits at: word similarity.
-    found = [
-        *_alike(members, TrigramWordSimilar(F("username"), Value(text)),
-                TrigramWordSimilarity(Value(text), "username"), limit),
-        *_alike(members, TrigramWordSimilar(F("full_name"), Value(text)),
-                TrigramWordSimilarity(Value(text), "full_name"), limit),
-    ]  # fmt: skip
+    by_username = _alike(
+        members,
+        TrigramWordSimilar(F("username"), Value(text)),
+        TrigramWordSimilarity(Value(text), "username"),
+        limit,
+    )
+    by_name = _alike(members, TrigramWordSimilar(F("full_name"), Value(text)),
+                     TrigramWordSimilarity(Value(text), "full_name"), limit)  # fmt: skip
+    found = by_username.union(by_name, all=True)
     return sorted(found, key=lambda person: (-person.score, person.username))
 
 
 def _tags_alike(name: str, limit: int) -> list[Tag]:
     if not _postgresql():
         return list(Tag.objects.filter(name__contains=name).order_by("name")[:limit])
-    return _alike(
-        Tag.objects.all(),
-        TrigramSimilar(F("name"), Value(name)),
-        TrigramSimilarity("name", Value(name)),
-        limit,
+    return list(
+        _alike(
+            Tag.objects.all(),
+            TrigramSimilar(F("name"), Value(name)),
+            TrigramSimilarity("name", Value(name)),
+            limit,
+        )
     )
 
 
-def _alike(rows: QuerySet, operator: Expression, score: Expression, limit: int) -> list:
+def _alike(rows: QuerySet, operator: Expression, score: Expression, limit: int) -> QuerySet:
     """The ``limit`` rows most alike by ``score`` among the first TYPO_CANDIDATES that
     ``operator`` (a pg_trgm operator, which the GIN indexes serve) finds.
 
@@ -135,6 +150,4 @@ def _alike(rows: QuerySet, operator: Expression, score: Expression, limit: int) 
     Past the operator's threshold every candidate is a fair match, so a sample ranks well.
     """
     candidates = rows.filter(operator).values("pk")[:TYPO_CANDIDATES]
-    return list(
-        rows.filter(pk__in=candidates).annotate(score=score).order_by("-score", "pk")[:limit]
-    )
+    return rows.filter(pk__in=candidates).annotate(score=score).order_by("-score", "pk")[:limit]

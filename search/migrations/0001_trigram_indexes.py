@@ -30,6 +30,15 @@ INDEXES = {
 }
 
 
+class TrigramExtensionOnPostgreSQL(TrigramExtension):
+    """Django's CreateExtension skips other databases going forwards, but its reverse asks
+    PostgreSQL's catalogue (pg_extension) whatever the database, which fails on SQLite."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def indexes_create(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -56,6 +65,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        TrigramExtensionOnPostgreSQL(),
         migrations.RunPython(indexes_create, indexes_drop, elidable=False),
     ]
