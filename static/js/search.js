@@ -32,7 +32,6 @@ function suggestionItem(list, { href, label, detail, avatar, initial }) {
     const mark = document.createElement("span");
     mark.className = "suggest__tag";
     mark.setAttribute("aria-hidden", "true");
-    mark.textContent = "#";
     link.append(mark);
   }
   const text = document.createElement("span");
