@@ -143,10 +143,19 @@ def test_the_search_box_is_in_the_navigation_and_works_without_javascript(client
     assert 'name="q"' in home
 
 
-def test_search_is_a_reserved_username(client):
-    from members.models import RESERVED_USERNAMES
-
-    assert "search" in RESERVED_USERNAMES
+def test_no_one_can_sign_up_as_search_and_hide_the_page(client):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "s@example.com",
+            "full_name": "Search",
+            "username": "search",
+            "password1": "through-the-looking-glass",
+            "password2": "through-the-looking-glass",
+        },
+    )
+    assert response.status_code == 200
+    assert "reserved" in " ".join(response.context["form"].errors["username"])
 
 
 def test_the_results_cost_a_fixed_number_of_queries(client, crowd, django_assert_max_num_queries):
