@@ -54,9 +54,7 @@ def test_the_post_page_names_the_author_above_the_photo(client, owner):
 # A new member's feed
 
 
-def test_a_member_who_follows_no_one_is_told_why_the_feed_shows_everyone(
-    client, owner, outsider
-):
+def test_a_member_who_follows_no_one_is_told_why_the_feed_shows_everyone(client, owner, outsider):
     factories.post(owner, "From a stranger")
     newcomer = factories.user(username="newcomer")
     client.force_login(newcomer)
