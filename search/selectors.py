@@ -23,8 +23,6 @@ from search.query import Query
 # Shorter text has too few trigrams to tell a misspelling from another word, and the GIN
 # index finds too many candidates for it.
 TYPO_MIN_LENGTH = 4
-# Near misses are ranked among this many matches at most (see _alike).
-TYPO_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -153,11 +151,11 @@ def _tags_alike(name: str, limit: int, *, exclude: list[int]) -> list[Tag]:
 
 
 def _alike(rows: QuerySet, operator: Expression, score: Expression, limit: int) -> QuerySet:
-    """The ``limit`` rows most alike by ``score`` among the first TYPO_CANDIDATES that
-    ``operator`` (a pg_trgm operator, which the GIN indexes serve) finds.
+    """The ``limit`` rows most alike by ``score`` among those ``operator`` (a pg_trgm operator,
+    which the GIN indexes serve) finds.
 
-    Ranking every match would compute the similarity of each: thousands for a common surname.
-    Past the operator's threshold every candidate is a fair match, so a sample ranks well.
+    Every match is ranked. Ranking only the first 200 matches (a LIMIT in a subquery) was faster
+    when PostgreSQL kept the GIN index, but for a common name it expected 200 matches early in
+    the table and read it sequentially instead, computing a similarity for every row it passed.
     """
-    candidates = rows.filter(operator).values("pk")[:TYPO_CANDIDATES]
-    return rows.filter(pk__in=candidates).annotate(score=score).order_by("-score", "pk")[:limit]
+    return rows.filter(operator).annotate(score=score).order_by("-score", "pk")[:limit]
