@@ -1,7 +1,8 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [client_resize] [bombs]   (all when none named)
-    bench/run --markdown     (all six, then the README's performance table is rewritten)
+    bench/run [images] [pages] [presign] [server] [client_resize] [bombs] [search]
+                             (all of them when none is named)
+    bench/run --markdown     (all of them, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
@@ -20,8 +21,10 @@ from bench import report, stack
 
 # Named after the run's process: two runs sharing a PostgreSQL server (two checkouts on one
 # machine) must not drop each other's databases.
-SMALL, LARGE = (f"bench_instagram_{size}_{os.getpid()}" for size in ("small", "large"))
-BENCHMARKS = ("images", "pages", "presign", "server", "client_resize", "bombs")
+SMALL, LARGE, SEARCH = (
+    f"bench_instagram_{size}_{os.getpid()}" for size in ("small", "large", "search")
+)
+BENCHMARKS = ("images", "pages", "presign", "server", "client_resize", "bombs", "search")
 # Those that need the large database filled and the reader's session.
 ON_LARGE = {"presign", "server", "client_resize"}
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
@@ -50,14 +53,14 @@ def main() -> None:
     notes: list[str] = []
     with (
         stack.s3() as storage,
-        stack.databases(stack.postgres_server(), SMALL, LARGE) as urls,
+        stack.databases(stack.postgres_server(), SMALL, LARGE, SEARCH) as urls,
         tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
     ):
         machine["postgresql"] = _server_version(urls[SMALL])
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, client_resize, bombs = (
+        images, pages, presign, server, client_resize, bombs, search = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
@@ -98,6 +101,11 @@ def main() -> None:
             found, details = bombs.run(env, cookie)
             rows += _record("bombs", found, details)
             notes += ["Decompression bombs (issue 11):", *bombs.lines(details)]
+        if "search" in chosen:
+            found, details = search.run(urls[SEARCH])
+            rows += _record("search", found, details)
+            notes += ["Search at 300,000 members and 100,000 tags (issue 14):"]
+            notes += search.lines(details)
         if "download" in chosen:
             download = importlib.import_module("bench.download")
             with pages.using(urls[LARGE]):

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "posts",
     "moderation",
     "activity",
+    "search",
     "ops",
     "members.apps.AdminConfig",
     "django.contrib.auth",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("", include("moderation.urls")),
     path("", include("activity.urls")),
+    path("", include("search.urls")),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:

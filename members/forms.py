@@ -205,6 +205,12 @@ class ProfileForm(forms.ModelForm):
         field_classes = {"username": LowercaseUsernameField}
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Nothing to remove: the choice would only puzzle, and do nothing.
+        if not self.instance.avatar:
+            del self.fields["remove_photo"]
+
     def clean_username(self) -> str:
         return _clean_username(self)
 

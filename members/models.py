@@ -24,7 +24,7 @@ username_validator = RegexValidator(
 RESERVED_USERNAMES = frozenset(
     {
         "about", "accounts", "admin", "api", "explore", "favicon.ico", "healthz", "help",
-        "login", "logout", "media", "p", "posts", "robots.txt", "settings", "signup",
+        "login", "logout", "media", "p", "posts", "robots.txt", "search", "settings", "signup",
         "static", "stories", "tags",
     }
 )  # fmt: skip

@@ -405,7 +405,7 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
             services.profile_update(
                 user=form.instance,
                 photo=form.cleaned_data["photo"],
-                remove_photo=form.cleaned_data["remove_photo"],
+                remove_photo=form.cleaned_data.get("remove_photo", False),
             )
         except StorageUnavailable as exc:
             form.add_error(None, exc.message)

@@ -4,7 +4,7 @@ Lists use keyset pagination: a cursor names the last post shown by (created, id)
 costs the same at post 10 as at post 100,000, and new posts don't shift what comes next.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -23,6 +23,8 @@ LATEST_COMMENTS = 2
 class Page:
     posts: list[Post]
     next_cursor: str | None
+    # The feed of a member who follows no one: everyone's recent posts (post_feed).
+    everyone: bool = False
 
 
 def cursor_encode(row: Post) -> str:
@@ -95,12 +97,15 @@ def _grid(viewer: User) -> QuerySet[Post]:
 
 
 def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
-    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one)."""
+    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one,
+    and then the page says so)."""
     follows = Follow.objects.filter(follower=viewer)
     posts = _cards(viewer).filter(
         Q(author=viewer) | Q(author__in=follows.values("following")) | ~Exists(follows),
     )
-    return _page(posts, cursor, PAGE_SIZE)
+    # Read with the posts, not by a query of its own: PostgreSQL evaluates it once per page.
+    page = _page(posts.annotate(follows_no_one=~Exists(follows)), cursor, PAGE_SIZE)
+    return replace(page, everyone=bool(page.posts) and page.posts[0].follows_no_one)
 
 
 def post_explore(*, viewer: User, cursor: str | None = None) -> Page:
