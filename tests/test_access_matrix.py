@@ -43,7 +43,9 @@ PERSONAS = {
     "admin": "ada",
 }
 # persona → the targets they see. The suspended author's post and comment: nobody, and the
-# suspended owner is logged out (an inactive account has no session).
+# suspended owner is logged out (an inactive account has no session). The owner of a comment
+# is its author, except for Bob's comment on Paul's hidden post: there it is Paul, who blocked
+# Bob after Bob commented, and no longer sees it.
 SEES = {
     "visitor": {"public"},
     "owner": {"private", "public", "hidden", "hidden comment"},
@@ -52,13 +54,18 @@ SEES = {
     "outsider": {"public"},
     "blocked": set(),
     "blocker": set(),
-    "moderator": {"public", "hidden", "hidden comment"},
-    "admin": {"public", "hidden", "hidden comment"},
+    "moderator": {"public", "hidden", "hidden comment", "blocked's comment"},
+    "admin": {"public", "hidden", "hidden comment", "blocked's comment"},
 }
 POSTS = ("private", "public", "hidden", "suspended")
 AUTHORS = ("private", "public", "suspended")  # one post of each author: pages about the author
-COMMENTS = ("hidden comment", "suspended comment")  # both on the public post
-EVERYTHING = POSTS + COMMENTS
+# comment → the post it is on. The post's own comment by Cyril is part of each post.
+COMMENTS = {
+    "hidden comment": "public",
+    "suspended comment": "public",
+    "blocked's comment": "hidden",
+}
+EVERYTHING = POSTS + tuple(COMMENTS)
 SUSPENDED = "suzette"  # appears in no page that answers 200, to anyone
 LIKER = "<strong>cyril</strong>"  # how a list of people names Cyril
 LOGIN = "/accounts/login/?next="
@@ -68,7 +75,7 @@ LOGIN = "/accounts/login/?next="
 class Target:
     name: str
     owner: str  # the username of whoever is "owner" for this target
-    author: str  # whose profile and lists the author pages show
+    author: str  # the post's author: whose profile and lists the author pages show
     code: str  # the post, or the post the comment is on
     comment: int  # the comment the comment URLs act on: the target, or the post's comment
     comment_author: str
@@ -78,6 +85,7 @@ class Target:
 @dataclass(frozen=True)
 class Cell:
     persona: str
+    username: str | None
     target: Target
     anonymous: bool  # a visitor, or the suspended owner
     sees: bool  # the target itself
@@ -130,24 +138,34 @@ def _build() -> tuple[dict[str, Target], dict[str, User]]:
                 "comment": comment.text,
             },
         )
-    public = posts["public"]
     for kind, writer, text in (
         ("hidden comment", cyril, "a comment a moderator hid"),
         ("suspended comment", sue, "a comment from before the suspension"),
+        ("blocked's comment", users["bob"], "a comment from before the block"),
     ):
-        comment = factories.comment(writer, public, text)
-        _notify(paul, writer, public, comment, mentioned, like=False)
+        post = posts[COMMENTS[kind]]
+        comment = factories.comment(writer, post, text)
+        _notify(paul, writer, post, comment, mentioned, like=False)
         targets[kind] = Target(
             name=kind,
-            owner=writer.username,
+            owner="paul" if writer.username == "bob" else writer.username,
             author="paul",
-            code=public.code,
+            code=post.code,
             comment=comment.pk,
             comment_author=writer.username,
             marks={"comment": text},
         )
         if kind == "hidden comment":
             Comment.objects.filter(pk=comment.pk).update(hidden_at=timezone.now())
+    # Suzette followed everyone and asked to follow Pia: her name must show nowhere now.
+    Kind = Notification.Kind
+    FollowRequest.objects.create(requester=sue, target=pia)
+    entries = [Notification(recipient=pia, actor=sue, kind=Kind.FOLLOW_REQUEST)]
+    for person in users.values():
+        if person not in (sue, pia, cyril):  # she followed Cyril already
+            factories.follow(sue, person)
+            entries.append(Notification(recipient=person, actor=sue, kind=Kind.FOLLOW))
+    Notification.objects.bulk_create(entries)
     Post.objects.filter(pk=posts["hidden"].pk).update(hidden_at=timezone.now())
     User.objects.filter(pk=sue.pk).update(is_active=False, suspension_reason="Spam.")
     return targets, users
@@ -226,18 +244,20 @@ def _not_ones_own(c: Cell) -> int:
 def _comment_deleted(c: Cell) -> int:
     """The comment's author or the post's may delete it; others are refused (403) where they
     see it, and find nothing (404) where they don't."""
-    return 200 if c.is_owner else 403 if c.sees else 404
+    if c.username in (c.target.author, c.target.comment_author):
+        return 200
+    return 403 if c.sees else 404
 
 
 def _comment_reported(c: Cell) -> int:
     if not c.sees:
         return 404
-    return 400 if c.persona == "owner" and c.target.comment_author == c.target.owner else 200
+    return 400 if c.username == c.target.comment_author else 200
 
 
 def _activity_shows(c: Cell) -> bool:
     """Nobody is told of their own comment."""
-    return c.sees and not (c.is_owner and c.target.name in COMMENTS)
+    return c.sees and c.username != c.target.comment_author
 
 
 POST_PAGE = ("caption", "display", "comment")
@@ -333,10 +353,11 @@ def test_each_persona_sees_each_target_exactly_where_the_rule_allows(world, page
         seen = SEES["visitor" if anonymous else persona]
         cell = Cell(
             persona=persona,
+            username=username,
             target=target,
             anonymous=anonymous,
             sees=kind in seen,
-            sees_post=("public" if kind in COMMENTS else kind) in seen,
+            sees_post=COMMENTS.get(kind, kind) in seen,
         )
         path = url.format(
             code=target.code, author=target.author, comment=target.comment, me=username or "fern"
