@@ -67,6 +67,10 @@ COMMENTS = {
 }
 EVERYTHING = POSTS + tuple(COMMENTS)
 SUSPENDED = "suzette"  # appears in no page that answers 200, to anyone
+# member → those in a block with them, whom no page they get links to (the suspended member is
+# checked for everyone)
+BLOCKS = {"bob": ("pia", "paul"), "bea": ("pia", "paul"), "pia": ("bob", "bea"),
+          "paul": ("bob", "bea")}  # fmt: skip
 LIKER = "<strong>cyril</strong>"  # how a list of people names Cyril
 LOGIN = "/accounts/login/?next="
 
@@ -280,6 +284,9 @@ PAGES = [
      lambda c: 200, _activity_shows),
     ("edit post", "get", "/p/{code}/edit/", POSTS, True, ("caption",), _owners_only(200)),
     ("report post (form)", "get", "/p/{code}/report/", POSTS, True, (), _open),
+    ("report comment (form)", "get", "/p/{code}/comments/{comment}/report/", EVERYTHING, True,
+     (), lambda c: 200 if c.sees else 404),
+    ("report account (form)", "get", "/{author}/report/", AUTHORS, True, (), _author),
     ("like (JSON)", "post", "/p/{code}/like/", POSTS, True, (), _open),
     ("save (JSON)", "post", "/p/{code}/save/", POSTS, True, (), _open),
     ("comment (JSON)", "post", "/p/{code}/comments/", POSTS, True, (), _open),
@@ -333,8 +340,11 @@ def _problems(cell: Cell, page, response) -> list[str]:
     if not cell.sees:
         problems += [f"shows the {mark}" for mark, text in cell.target.marks.items()
                      if text in body]  # fmt: skip
-    if response.status_code == 200 and SUSPENDED in body:
-        problems.append(f"names {SUSPENDED}, who is suspended")
+    if response.status_code == 200:
+        if SUSPENDED in body:
+            problems.append(f"names {SUSPENDED}, who is suspended")
+        problems += [f"links to {other} across a block" for other in BLOCKS.get(cell.username, ())
+                     if f'href="/{other}/"' in body]  # fmt: skip
     return problems
 
 
