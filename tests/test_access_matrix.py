@@ -71,7 +71,7 @@ SUSPENDED = "suzette"  # appears in no page that answers 200, to anyone
 # checked for everyone)
 BLOCKS = {"bob": ("pia", "paul"), "bea": ("pia", "paul"), "pia": ("bob", "bea"),
           "paul": ("bob", "bea")}  # fmt: skip
-LIKER = "<strong>cyril</strong>"  # how a list of people names Cyril
+LIKER = "<strong>cyril</strong>"  # Cyril in a list of people: likers, followers, following
 LOGIN = "/accounts/login/?next="
 
 
