@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -21,14 +22,15 @@ from members.models import User
 from members.views import PEOPLE_PER_PAGE, next_url
 from posts import selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
-from posts.models import Comment, Post, SavedPost, Tag
+from posts.models import Comment, Post, SavedPost, Tag, comment_visibility
 
 SUGGESTIONS = 8
 
 
 def _own_post(request: HttpRequest, code: str) -> Post:
-    """The post, if the current user wrote it: 404 if there is none, 403 if it is another's."""
-    post = get_object_or_404(Post, code=code)
+    """The post, if the current user wrote it: 404 if they may not see it (as if there were
+    none), 403 if they see another's."""
+    post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
     if post.author_id != request.user.pk:
         raise PermissionDenied
     return post
@@ -197,9 +199,14 @@ def comment(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 @login_required
 def comment_delete(request: HttpRequest, code: str, comment_id: int) -> HttpResponse:
-    """The comment's author, or the post's, may delete it."""
+    """The comment's author, or the post's, may delete it, even where they no longer see it
+    (after a block, say); anyone else is refused where they see it, and finds nothing (404)
+    where they don't."""
+    theirs = Q(author=request.user) | Q(post__author=request.user)
     found = get_object_or_404(
-        Comment.objects.select_related("post"), pk=comment_id, post__code=code
+        Comment.objects.filter(theirs | comment_visibility(request.user)).select_related("post"),
+        pk=comment_id,
+        post__code=code,
     )
     if request.user.pk not in (found.author_id, found.post.author_id):
         raise PermissionDenied

@@ -1,17 +1,17 @@
 """Every URL that changes state: visitors are sent to log in, others are refused, owners succeed,
-and none of them works without a CSRF token."""
+and none of them works without a CSRF token. Who sees what, persona by persona on every page,
+is the matrix in test_access_matrix.py."""
 
 import pyotp
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
 
 from config.models import RateCounter
 from members import services
-from members.models import Block, Follow, FollowRequest, User
-from posts.models import Comment, Like, Post, SavedPost, Tag
+from members.models import Follow, User
+from posts.models import Comment, Like, Post, SavedPost
 from tests import factories, imagefactory
 
 pytestmark = pytest.mark.django_db
@@ -137,132 +137,3 @@ def test_the_admin_admits_staff_only(client, owner, url):
     staff = factories.user(username="sam", is_staff=True, is_superuser=True)
     client.force_login(staff)
     assert client.get(url).status_code == 200
-
-
-# The access matrix: who sees what, on every page and answer that shows a post.
-#
-# Two authors: Pia's account is private, Paul's public; Paul also has a post a moderator hid.
-# Each persona stands in the same relation to both authors (Fern follows both, Bob is blocked
-# by both, Bea blocks both); "owner" is the author of the post in question.
-
-CAPTIONS = {"private": "pia private caption", "public": "paul public caption",
-            "hidden": "paul hidden caption"}  # fmt: skip
-# persona → the posts they see
-SEES = {
-    "visitor": {"public"},
-    "owner": {"private", "public", "hidden"},
-    "follower": {"private", "public"},
-    "requester": {"public"},
-    "outsider": {"public"},
-    "blocked": set(),
-    "blocker": set(),
-    "moderator": {"public", "hidden"},
-    "admin": {"public", "hidden"},
-}
-LOGIN = "/accounts/login/?next="
-
-
-@pytest.fixture
-def matrix(db):
-    """Pia (private) and Paul (public), their three posts tagged #matrix, and the personas."""
-    pia = factories.user(username="pia", is_private=True)
-    paul = factories.user(username="paul")
-    people = {
-        "follower": factories.user(username="fern"),
-        "requester": factories.user(username="rex"),
-        "outsider": factories.user(username="otto"),
-        "blocked": factories.user(username="bob"),
-        "blocker": factories.user(username="bea"),
-        "moderator": factories.user(username="mo", is_staff=True),
-        "admin": factories.user(username="ada", is_staff=True, is_superuser=True),
-    }
-    for author in (pia, paul):
-        factories.follow(people["follower"], author)
-        Block.objects.create(blocker=author, blocked=people["blocked"])
-        Block.objects.create(blocker=people["blocker"], blocked=author)
-    FollowRequest.objects.create(requester=people["requester"], target=pia)
-    posts = {
-        "private": factories.post(pia, CAPTIONS["private"] + " #matrix"),
-        "public": factories.post(paul, CAPTIONS["public"] + " #matrix"),
-        "hidden": factories.post(paul, CAPTIONS["hidden"] + " #matrix"),
-    }
-    Post.objects.filter(pk=posts["hidden"].pk).update(hidden_at=timezone.now())
-    tag = Tag.objects.create(name="matrix")
-    for post in posts.values():
-        post.tags.add(tag)
-    return people, posts
-
-
-def _people_status(persona: str, kind: str, _sees: bool) -> int:
-    """Followers and following lists: 404 across a block, and for a private account's
-    non-followers."""
-    if persona in ("blocked", "blocker"):
-        return 404
-    if kind == "private" and persona not in ("owner", "follower"):
-        return 404
-    return 200
-
-
-# (page, method, URL, members only, what shows the post when it is seen: "caption" and
-# "display" for a card or post page, "thumbnail" for a grid, nothing for a JSON answer;
-# the status when the post is not seen, or a function of persona, kind and seen)
-PAGES = [
-    ("post page", "get", "/p/{code}/", False, ("caption", "display"), 404),
-    ("profile", "get", "/{author}/", False, ("thumbnail",),
-     lambda persona, _kind, _sees: 404 if persona in ("blocked", "blocker") else 200),
-    ("feed", "get", "/", True, ("caption", "display"), 200),
-    ("explore", "get", "/explore/", False, ("thumbnail",), 200),
-    ("tag", "get", "/explore/tags/matrix/", False, ("thumbnail",), 200),
-    ("like (JSON)", "post", "/p/{code}/like/", True, (), 404),
-    ("comment (JSON)", "post", "/p/{code}/comments/", True, (), 404),
-    ("followers", "get", "/{author}/followers/", False, (), _people_status),
-    ("following", "get", "/{author}/following/", False, (), _people_status),
-]  # fmt: skip
-
-
-def _marks(post: Post) -> dict[str, str]:
-    image = post.images.get()
-    return {
-        "caption": post.caption.removesuffix(" #matrix"),
-        "display": image.display.name,
-        "thumbnail": image.thumbnail.name,
-    }
-
-
-@pytest.mark.parametrize("page", PAGES, ids=[page[0] for page in PAGES])
-def test_each_persona_sees_each_post_exactly_where_the_rule_allows(client, matrix, page):
-    """Every cell of personas by posts on this page: its status, and the caption and photo
-    keys in the body when the post is seen, none of them when it is not."""
-    name, method, url, members_only, shown_by, hidden_status = page
-    people, posts = matrix
-    wrong = []
-    for persona, seen_kinds in SEES.items():
-        for kind, post in posts.items():
-            viewer = post.author if persona == "owner" else people.get(persona)
-            client.logout()
-            if viewer is not None:
-                client.force_login(viewer)
-            sees = kind in seen_kinds
-            path = url.format(code=post.code, author=post.author.username)
-            if method == "post":
-                response = client.post(path, {"text": "hi"}, headers={"accept": "application/json"})
-            else:
-                response = client.get(path)
-            body = response.content.decode()
-            marks = _marks(post)
-            if viewer is None and members_only:
-                expected = 302
-            elif callable(hidden_status):
-                expected = hidden_status(persona, kind, sees)
-            else:
-                expected = 200 if sees else hidden_status
-            problems = []
-            if response.status_code != expected:
-                problems.append(f"status {response.status_code}, not {expected}")
-            if sees and expected == 200:
-                problems += [f"no {mark}" for mark in shown_by if marks[mark] not in body]
-            if not sees:
-                problems += [f"shows the {mark}" for mark, text in marks.items() if text in body]
-            if problems:
-                wrong.append(f"{persona} on the {kind} post: {', '.join(problems)}")
-    assert not wrong, f"{name}:\n" + "\n".join(wrong)

@@ -1,7 +1,8 @@
 """Private accounts, follow requests, removing followers and blocking, as members use them.
 
 Olivia (the owner) has a private account; Felix follows her, Oscar is an outsider. Who sees
-which post on every page is the access matrix's (tests/test_access.py); here are the actions.
+which post on every page is the access matrix's (tests/test_access_matrix.py); here are the
+actions.
 """
 
 import html
