@@ -489,9 +489,9 @@ def test_the_pixels_counted_from_a_header_are_the_pixels_decoded(width, height, 
     decoded = []
     upright_srgb = images._upright_srgb
 
-    def spy(source, needed, transpose):
-        decoded.append(source.width * source.height)
-        return upright_srgb(source, needed, transpose)
+    def spy(pixels, icc_profile, needed, transpose):
+        decoded.append(pixels.size[0] * pixels.size[1])
+        return upright_srgb(pixels, icc_profile, needed, transpose)
 
     counted = images.post_pixels(io.BytesIO(photo))
     with pytest.MonkeyPatch.context() as patch:
