@@ -46,6 +46,11 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "CSRF_COOKIE_SECURE": bool,
     "TRUSTED_PROXY_COUNT": int,
     "SIGNUP_LIMIT_PER_HOUR": int,
+    "DECODE_SLOTS": int,
+    "DECODE_SLOT_MIN_PIXELS": int,
+    "DECODE_WAIT_SECONDS": int,
+    "DECODE_RETRY_AFTER_SECONDS": int,
+    "DECODE_SLOT_DIR": str,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
     "DEPLOY_HOSTS": list,

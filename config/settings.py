@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "members.throttle.ThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.decode_slots.DecoderBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -146,6 +147,18 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 TRUSTED_PROXY_COUNT = SECRETS.get_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Sign-up attempts (not only successes) allowed per client address per hour.
 SIGNUP_LIMIT_PER_HOUR = SECRETS.get_int("SIGNUP_LIMIT_PER_HOUR", 10, minimum=1)
+
+# Large photo decodes at once on this host, across all its workers (config/decode_slots.py).
+# One slot keeps five workers and a 50-megapixel decode within a 1 GiB server (README,
+# Performance); a host with more memory can take one more slot per 300 MB or so.
+DECODE_SLOTS = SECRETS.get_int("DECODE_SLOTS", 1, minimum=1)
+# Decodes smaller than this (a 12 MP JPEG, decoded at 3 MP) need no slot.
+DECODE_SLOT_MIN_PIXELS = SECRETS.get_int("DECODE_SLOT_MIN_PIXELS", 4_000_000, minimum=0)
+# How long a photo waits for a slot before the answer is a 429 "busy, sending again".
+DECODE_WAIT_SECONDS = SECRETS.get_int("DECODE_WAIT_SECONDS", 2, minimum=0)
+DECODE_RETRY_AFTER_SECONDS = SECRETS.get_int("DECODE_RETRY_AFTER_SECONDS", 2, minimum=1)
+# Where the slot files live; every worker of a host must see the same folder.
+DECODE_SLOT_DIR = SECRETS.get_str("DECODE_SLOT_DIR", "")
 
 LOGGING = {
     "version": 1,

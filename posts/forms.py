@@ -3,14 +3,17 @@
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from config.decode_slots import DecoderBusy, decode_slot
 from posts import images
 from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
 from posts.models import (
@@ -38,12 +41,32 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
             f"This file is {upload.size / 1_048_576:.1f} MB; the limit is "
             f"{MAX_UPLOAD_BYTES // 1_048_576} MB."
         )
-    data = upload.read()
     try:
-        with _pipeline:
+        pixels = images.full_size_pixels(upload)
+    except ImageError:
+        pixels = 0  # refused from its header: processing says why, decoding nothing
+    finally:
+        upload.seek(0)
+    with _turn(pixels=pixels):
+        # Read only now: twenty threads each holding a 20 MB upload would cost 400 MB.
+        data = upload.read()
+        try:
             return process(data)
-    except ImageError as exc:
-        raise ValidationError(str(exc)) from None
+        except ImageError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+@contextmanager
+def _turn(*, pixels: int) -> Iterator[None]:
+    """This process's one decode at a time, then one of the host's decode slots if the decode
+    is large; waiting at most DECODE_WAIT_SECONDS for each, else DecoderBusy."""
+    if not _pipeline.acquire(timeout=settings.DECODE_WAIT_SECONDS):
+        raise DecoderBusy
+    try:
+        with decode_slot(pixels=pixels):
+            yield
+    finally:
+        _pipeline.release()
 
 
 def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:

@@ -166,6 +166,15 @@ def post_pixels(file: IO[bytes]) -> int:
     return width * height
 
 
+def full_size_pixels(file: IO[bytes]) -> int:
+    """How many pixels decoding this file may hold at full size, from its header alone: a JPEG
+    at its draft size, every other format whole (a lossless WebP is decoded whole inside
+    libwebp, however small its output). Raises ImageError for a header the pipeline refuses.
+    """
+    source = _open(file, _post_plan).source
+    return source.width * source.height
+
+
 def _post_plan(size: tuple[int, int]) -> tuple[_Target, ...]:
     """The display rendition and the thumbnail."""
     return (

@@ -289,6 +289,14 @@ function enhanceNewPost(form) {
       data.append("photos", file, file.name);
       data.append("alt_text", slots[index].querySelector("input").value);
     });
+    status.hidden = false;
+    submit.disabled = true;
+    send(data);
+  });
+
+  /* A 429 with Retry-After means the server is busy with other photos (config/decode_slots.py):
+     the same post (same one-time key) goes again after the wait, without asking. */
+  function send(data) {
     const request = new XMLHttpRequest();
     request.open("POST", formAction(form));
     request.setRequestHeader("Accept", "application/json");
@@ -302,6 +310,13 @@ function enhanceNewPost(form) {
       } catch {
         result = { error: UNEXPECTED };
       }
+      const retryAfter = Number(request.getResponseHeader("Retry-After"));
+      if (request.status === 429 && retryAfter > 0 && retryAfter <= 60) {
+        status.dataset.state = "waiting";
+        label.textContent = result.error || "Busy, sending again…";
+        window.setTimeout(() => send(data), retryAfter * 1000);
+        return;
+      }
       if (request.status === 201) {
         bar.value = 100;
         status.dataset.state = "done";
@@ -314,13 +329,11 @@ function enhanceNewPost(form) {
     request.addEventListener("error", () =>
       finish({ errors: { __all__: ["The upload failed. Check your connection and try again."] } }),
     );
-    status.hidden = false;
     status.dataset.state = "uploading";
     label.textContent = `Uploading ${files.length} photo${files.length === 1 ? "" : "s"}…`;
     bar.value = 0;
-    submit.disabled = true;
     request.send(data);
-  });
+  }
 
   function finish(result) {
     status.hidden = true;
