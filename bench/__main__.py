@@ -1,7 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [bombs]     (all five when none is named)
-    bench/run --markdown     (all five, then the README's performance table is rewritten)
+    bench/run [images] [pages] [presign] [server] [bombs] [memory]     (all when none is named)
+    bench/run --markdown     (all of them, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
 bench/run prepares the machine (virtualenv, wrk, PostgreSQL) and runs this module. Every figure
@@ -10,6 +10,7 @@ is compared with a reference measured in the same run, since shared machines dri
 
 import argparse
 import importlib
+import os
 import tempfile
 import time
 
@@ -17,8 +18,10 @@ import psycopg2
 
 from bench import report, stack
 
-SMALL, LARGE = "bench_instagram_small", "bench_instagram_large"
-BENCHMARKS = ("images", "pages", "presign", "server", "bombs")
+# Named by this run, so that two checkouts benchmarking on one PostgreSQL never drop each
+# other's databases.
+SMALL, LARGE = (f"bench_instagram_{size}_{os.getpid()}" for size in ("small", "large"))
+BENCHMARKS = ("images", "pages", "presign", "server", "bombs", "memory")
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
@@ -52,7 +55,7 @@ def main() -> None:
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, bombs = (
+        images, pages, presign, server, bombs, memory = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
@@ -87,6 +90,14 @@ def main() -> None:
             found, details = bombs.run(env, cookie)
             rows += _record("bombs", found, details)
             notes += ["Decompression bombs (issue 11):", *bombs.lines(details)]
+        if "memory" in chosen:
+            if not {"pages", "presign", "server", "bombs"} & set(chosen):
+                pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
+            with pages.using(urls[LARGE]):
+                cookie = pages.reader_client().cookies["sessionid"].value
+                found, details = memory.run(env, cookie)
+            rows += _record("memory", found, details)
+            notes += ["Memory on a 1 GiB server (issue 15):", *memory.lines(details)]
         if "download" in chosen:
             download = importlib.import_module("bench.download")
             with pages.using(urls[LARGE]):

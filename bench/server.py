@@ -19,7 +19,6 @@ import subprocess
 import uuid
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -27,6 +26,7 @@ from django.utils.datastructures import MultiValueDict
 
 from bench import data
 from bench.report import Row, elapsed_ms
+from bench.rss import peak_during
 from bench.stack import BUCKET, S3, Server, gunicorn
 from bench.urlconf import TRIVIAL_PATH
 from config.media import rendition_store
@@ -177,27 +177,19 @@ def upload_breakdown(server: Server, cookie: str, storage: S3, photo: bytes) -> 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def status_kb(pid: int, field: str) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)[1])
-
-
 def peak_rss(env: dict[str, str], cookie: str, upload: Upload) -> dict[str, float]:
     """The serving worker's RSS before the upload and its peak while accepting it, in MB."""
     with gunicorn(env) as server:
         visitor = Visitor(server, cookie)
         token = visitor.token()
         workers = server.worker_pids()
-        before = {pid: status_kb(pid, "VmRSS") for pid in workers}
-        for pid in workers:
-            Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        visitor.share(token, upload.files)
-        peaks = {pid: status_kb(pid, "VmHWM") for pid in workers}
-    served = max(workers, key=lambda pid: peaks[pid] - before[pid])
+        with peak_during(workers) as peaks:
+            visitor.share(token, upload.files)
+    served = max(workers, key=lambda pid: peaks[pid]["peak_mb"] - peaks[pid]["before_mb"])
     return {
         "request_mb": sum(len(file[1]) for file in upload.files) / 1_048_576,
-        "rss_before_mb": before[served] / 1024,
-        "peak_rss_mb": peaks[served] / 1024,
+        "rss_before_mb": peaks[served]["before_mb"],
+        "peak_rss_mb": peaks[served]["peak_mb"],
     }
 
 

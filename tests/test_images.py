@@ -343,6 +343,41 @@ def test_transparent_areas_come_out_white(build, marker):
         assert _colour_at(image, 0.95, 0.05) == WHITE
 
 
+def test_a_large_transparent_webp_is_decoded_small_and_comes_out_white_behind(monkeypatch):
+    # Four times the display width: libwebp scales it while decoding (posts/webp.py), so no
+    # full-size copy exists in Python; the result looks as Pillow's full decode would.
+    photo = imagefactory.webp(4800, 3600, transparent_background=True)
+    sizes = []
+    decode_scaled = images.webp.decode_scaled
+    monkeypatch.setattr(
+        images.webp,
+        "decode_scaled",
+        lambda data, size: sizes.append(size) or decode_scaled(data, size),
+    )
+    display, thumbnail = post_renditions(photo)
+    assert sizes == [(2400, 1800)]
+    assert _size(display) == (1080, 810)
+    for rendition in (display, thumbnail):
+        image = _open(rendition)
+        assert _colour_at(image, 0.05, 0.05) == MARKER
+        assert _colour_at(image, 0.95, 0.95) == WHITE
+
+
+def test_a_large_webp_that_libwebp_cannot_scale_is_still_decoded(monkeypatch):
+    monkeypatch.setattr(images.webp, "decode_scaled", lambda data, size: None)
+    display, _ = post_renditions(imagefactory.webp(4800, 3600))
+    assert _corners(_open(display)) == UPRIGHT
+
+
+def test_a_large_sideways_heic_is_read_in_bands_and_comes_out_upright():
+    # Large enough to be reduced while it is read from libheif's buffer, a band at a time.
+    display, thumbnail = post_renditions(imagefactory.heic(4800, 3600, orientation=6))
+
+    assert _size(display) == (1080, 1350)
+    assert _corners(_open(display)) == UPRIGHT
+    assert _corners(_open(thumbnail)) == UPRIGHT
+
+
 def test_a_16_bit_greyscale_png_keeps_its_grey_levels():
     display, _ = post_renditions(imagefactory.png(mode="I;16"))
 
