@@ -52,7 +52,7 @@ _EMPTY = "This file is empty."
 _TOO_LARGE = f"This file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
 _NOT_AN_IMAGE = "This file is not an image we can read (JPEG, PNG, WebP, GIF or HEIC)."
 _TOO_MANY_PIXELS = f"This image has more than {MAX_PIXELS // 1_000_000} megapixels."
-_DAMAGED = "This image is damaged or incomplete."
+DAMAGED = "This image is damaged or incomplete."
 
 # How to turn each EXIF orientation upright, and the ones that swap width and height.
 _EXIF_TRANSPOSE = {
@@ -309,7 +309,7 @@ def _open(file: IO[bytes], plan: _Plan) -> _Opened:
         source = Image.open(file, formats=_FORMATS)
         if source.width * source.height > MAX_PIXELS:
             raise ImageError(_TOO_MANY_PIXELS)
-        transpose = _EXIF_TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation))
+        transpose = _EXIF_TRANSPOSE.get(_header_exif(source).get(ExifTags.Base.Orientation))
     upright = source.size[::-1] if transpose in _SIDEWAYS else source.size
     targets = plan(upright)
     scale = min(1.0, max(t.scale for t in targets))
@@ -319,6 +319,21 @@ def _open(file: IO[bytes], plan: _Plan) -> _Opened:
         # other formats ignore this. An animated image loads its first frame only.
         source.draft("RGB", needed)
     return _Opened(source, transpose, upright, targets, needed)
+
+
+def _header_exif(source: Image.Image) -> Image.Exif:
+    """The EXIF found in the header, without decoding any pixels.
+
+    Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the pixel
+    data: a 50 MP PNG's 200 MB, before any bound on decodes could apply. Writers (Pillow,
+    phones, editors) put eXIf before the pixels, where Pillow has already read it on opening.
+    """
+    if source.format == "PNG":
+        exif = Image.Exif()
+        if "exif" in source.info:
+            exif.load(source.info["exif"])
+        return exif
+    return source.getexif()
 
 
 @contextmanager
@@ -340,7 +355,7 @@ def _reading_untrusted_image() -> Iterator[None]:
         except Exception as error:
             # Decoders report bad data as OSError, SyntaxError, ValueError, struct.error, EOFError
             # and more; truncation is an OSError because LOAD_TRUNCATED_IMAGES stays off.
-            raise ImageError(_DAMAGED) from error
+            raise ImageError(DAMAGED) from error
 
 
 def _upright_srgb(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import GifImagePlugin, Image, ImageCms, JpegImagePlugin
+from PIL import GifImagePlugin, Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 from posts import images
 from posts.images import ImageError, Rendition, avatar_rendition, post_renditions
@@ -341,6 +341,26 @@ def test_transparent_areas_come_out_white(build, marker):
         assert _colour_at(image, 0.05, 0.05) == marker
         assert _colour_at(image, 0.95, 0.95) == WHITE
         assert _colour_at(image, 0.95, 0.05) == WHITE
+
+
+def test_a_sideways_png_comes_out_upright():
+    stored = imagefactory._stored(800, 600, 6)
+    buffer = io.BytesIO()
+    stored.save(buffer, "PNG", exif=imagefactory._exif(6, gps=False, metadata=False))
+
+    display, _ = post_renditions(buffer.getvalue())
+
+    assert _size(display) == (600, 750)
+    assert _corners(_open(display)) == UPRIGHT
+
+
+def test_a_pngs_header_is_read_without_decoding_its_pixels(monkeypatch):
+    # Pillow's PNG getexif() would decode all 50 MP (200 MB) to look for EXIF after the
+    # pixels; the header check runs before any bound on decodes, so it must not.
+    photo = imagefactory.png_bomb(7000, 7000)
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda self: pytest.fail("decoded"))
+    assert images.post_pixels(io.BytesIO(photo)) == 49_000_000
+    assert images.full_size_pixels(io.BytesIO(photo)) == 49_000_000
 
 
 def test_a_large_transparent_webp_is_decoded_small_and_comes_out_white_behind(monkeypatch):
