@@ -48,6 +48,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "SIGNUP_LIMIT_PER_HOUR": int,
     "DECODE_SLOTS": int,
     "DECODE_SLOT_MIN_PIXELS": int,
+    "DECODE_ISOLATE_MIN_PIXELS": int,
     "DECODE_WAIT_SECONDS": int,
     "DECODE_RETRY_AFTER_SECONDS": int,
     "DECODE_SLOT_DIR": str,

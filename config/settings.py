@@ -154,6 +154,9 @@ SIGNUP_LIMIT_PER_HOUR = SECRETS.get_int("SIGNUP_LIMIT_PER_HOUR", 10, minimum=1)
 DECODE_SLOTS = SECRETS.get_int("DECODE_SLOTS", 1, minimum=1)
 # Decodes smaller than this (a 12 MP JPEG, decoded at 3 MP) need no slot.
 DECODE_SLOT_MIN_PIXELS = SECRETS.get_int("DECODE_SLOT_MIN_PIXELS", 4_000_000, minimum=0)
+# Decodes at least this large run in a short-lived process of their own (posts/isolated.py),
+# so no worker grows by them: 16 MP and more, which only PNG, GIF, HEIC and WebP reach.
+DECODE_ISOLATE_MIN_PIXELS = SECRETS.get_int("DECODE_ISOLATE_MIN_PIXELS", 16_000_000, minimum=0)
 # How long a photo waits for a slot before the answer is a 429 "busy, sending again".
 DECODE_WAIT_SECONDS = SECRETS.get_int("DECODE_WAIT_SECONDS", 2, minimum=0)
 DECODE_RETRY_AFTER_SECONDS = SECRETS.get_int("DECODE_RETRY_AFTER_SECONDS", 2, minimum=1)

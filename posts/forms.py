@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from config.decode_slots import DecoderBusy, decode_slot
 from posts import images
 from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
+from posts.isolated import run_isolated
 from posts.models import (
     ALT_TEXT_MAX_LENGTH,
     CAPTION_MAX_LENGTH,
@@ -51,6 +52,8 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
         # Read only now: twenty threads each holding a 20 MB upload would cost 400 MB.
         data = upload.read()
         try:
+            if pixels >= settings.DECODE_ISOLATE_MIN_PIXELS:
+                return run_isolated(process, data)
             return process(data)
         except ImageError as exc:
             raise ValidationError(str(exc)) from None

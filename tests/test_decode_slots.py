@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.decode_slots import BUSY_MESSAGE, decode_slot
+from posts import isolated
 from posts.models import Post
 from tests import imagefactory
 
@@ -137,3 +138,21 @@ def test_two_slots_let_two_large_decodes_run_at_once(client, member, slots, sett
         assert share(client, large_png()).status_code == 302
         with decode_slot(pixels=LARGE):
             assert share(client, large_png()).status_code == 429
+
+
+def test_a_large_photo_is_processed_in_a_process_of_its_own(client, member, slots, settings):
+    settings.DECODE_ISOLATE_MIN_PIXELS = LARGE
+    children = []
+    run = isolated.subprocess.run
+
+    def spy(command, **kwargs):
+        children.append(command)
+        return run(command, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(isolated.subprocess, "run", spy)
+        large = share(client, large_png())
+        small = share(client, SimpleUploadedFile("s.jpg", imagefactory.jpeg(800, 600)))
+    assert large.status_code == small.status_code == 302
+    assert [command[-1] for command in children] == ["post_renditions"]
+    assert Post.objects.count() == 2
