@@ -80,8 +80,6 @@ def main() -> None:
                     rows += _record("server", found, details)
                     notes += ["Upload, where the time goes (differences of medians, ±2 ms):"]
                     notes += server.upload_lines(details["upload_ms"])
-                    notes += ["Worker peak RSS per upload:"]
-                    notes += server.memory_lines(details["memory"])
         if "bombs" in chosen:
             if not {"pages", "presign", "server"} & set(chosen):
                 pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
@@ -95,7 +93,7 @@ def main() -> None:
                 pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
             with pages.using(urls[LARGE]):
                 cookie = pages.reader_client().cookies["sessionid"].value
-                found, details = memory.run(env, cookie)
+                found, details = memory.run(env, cookie, photo)
             rows += _record("memory", found, details)
             notes += ["Memory on a 1 GiB server (issue 15):", *memory.lines(details)]
         if "download" in chosen:

@@ -1,12 +1,13 @@
 """A host-wide bound on large image decodes: DECODE_SLOTS slot files, one ``flock`` each.
 
 Every gunicorn worker on a host decodes photos, and a photo decoded at full size costs four
-bytes a pixel (200 MB at 50 megapixels) on top of a worker of about 90 MB. Each worker already
-decodes one photo at a time (posts/forms.py); this bounds how many workers do so at once, so
-that a burst of large uploads costs the host a known amount of memory whatever the number of
-workers. A decode of at least DECODE_SLOT_MIN_PIXELS waits for a free slot, polling, for up to
-DECODE_WAIT_SECONDS; if none frees it raises ``DecoderBusy``, which ``DecoderBusyMiddleware``
-answers with a 429 and ``Retry-After``, and the page's script sends the post again by itself.
+bytes a pixel (200 MB at 50 megapixels), in the worker or in the process it starts for the
+decode (posts/isolated.py). This bounds how many such decodes run at once on the host, so that
+a burst of large uploads costs a known amount of memory whatever the number of workers and
+threads. A decode of at least DECODE_SLOT_MIN_PIXELS takes a free slot, polling for one for up
+to DECODE_WAIT_SECONDS (none by default); if none frees it raises ``DecoderBusy``, which
+``DecoderBusyMiddleware`` answers with a 429 and ``Retry-After``, and the page's script sends
+the post again by itself.
 
 Why slot files: a lock the kernel holds for an open file description is shared by every
 process of the host and released when its holder closes the file or dies, so a worker killed

@@ -157,9 +157,10 @@ DECODE_SLOT_MIN_PIXELS = SECRETS.get_int("DECODE_SLOT_MIN_PIXELS", 4_000_000, mi
 # Decodes at least this large run in a short-lived process of their own (posts/isolated.py),
 # so no worker grows by them: 16 MP and more, which only PNG, GIF, HEIC and WebP reach.
 DECODE_ISOLATE_MIN_PIXELS = SECRETS.get_int("DECODE_ISOLATE_MIN_PIXELS", 16_000_000, minimum=0)
-# How long a photo waits for a slot before the answer is a 429 "busy, sending again".
-DECODE_WAIT_SECONDS = SECRETS.get_int("DECODE_WAIT_SECONDS", 2, minimum=0)
-DECODE_RETRY_AFTER_SECONDS = SECRETS.get_int("DECODE_RETRY_AFTER_SECONDS", 2, minimum=1)
+# How long a photo waits for a slot before the answer is a 429 "busy, sending again". None by
+# default: a request thread that waits is one a page cannot have (README, Performance).
+DECODE_WAIT_SECONDS = SECRETS.get_int("DECODE_WAIT_SECONDS", 0, minimum=0)
+DECODE_RETRY_AFTER_SECONDS = SECRETS.get_int("DECODE_RETRY_AFTER_SECONDS", 3, minimum=1)
 # Where the slot files live; every worker of a host must see the same folder.
 DECODE_SLOT_DIR = SECRETS.get_str("DECODE_SLOT_DIR", "")
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from config.decode_slots import DecoderBusy, decode_slot
+from config.decode_slots import decode_slot
 from posts import images
 from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
 from posts.isolated import run_isolated
@@ -28,7 +28,8 @@ from posts.models import (
 T = TypeVar("T")
 
 # One photo at a time per process: gunicorn's threads (deploy/gunicorn.conf.py) would otherwise
-# decode several at once and multiply a worker's peak memory (README, Performance).
+# decode several at once and multiply a worker's peak memory (README, Performance). A decode
+# in a process of its own (posts/isolated.py) does not grow the worker, and does not take it.
 _pipeline = threading.Lock()
 
 
@@ -48,28 +49,26 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
         pixels = 0  # refused from its header: processing says why, decoding nothing
     finally:
         upload.seek(0)
-    with _turn(pixels=pixels):
+    isolated = pixels >= settings.DECODE_ISOLATE_MIN_PIXELS
+    with _turn(pixels=pixels, isolated=isolated):
         # Read only now: twenty threads each holding a 20 MB upload would cost 400 MB.
         data = upload.read()
         try:
-            if pixels >= settings.DECODE_ISOLATE_MIN_PIXELS:
-                return run_isolated(process, data)
-            return process(data)
+            return run_isolated(process, data) if isolated else process(data)
         except ImageError as exc:
             raise ValidationError(str(exc)) from None
 
 
 @contextmanager
-def _turn(*, pixels: int) -> Iterator[None]:
-    """This process's one decode at a time, then one of the host's decode slots if the decode
-    is large; waiting at most DECODE_WAIT_SECONDS for each, else DecoderBusy."""
-    if not _pipeline.acquire(timeout=settings.DECODE_WAIT_SECONDS):
-        raise DecoderBusy
-    try:
+def _turn(*, pixels: int, isolated: bool) -> Iterator[None]:
+    """This worker's one decode at a time, unless the decode runs in a process of its own; then
+    one of the host's decode slots if it is large (DecoderBusy if none frees in time)."""
+    if isolated:
         with decode_slot(pixels=pixels):
             yield
-    finally:
-        _pipeline.release()
+        return
+    with _pipeline, decode_slot(pixels=pixels):
+        yield
 
 
 def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:

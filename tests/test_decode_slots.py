@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.decode_slots import BUSY_MESSAGE, decode_slot
+from posts import forms as post_forms
 from posts import isolated
 from posts.models import Post
 from tests import imagefactory
@@ -156,3 +157,12 @@ def test_a_large_photo_is_processed_in_a_process_of_its_own(client, member, slot
     assert large.status_code == small.status_code == 302
     assert [command[-1] for command in children] == ["post_renditions"]
     assert Post.objects.count() == 2
+
+
+def test_a_photo_decoded_in_its_own_process_does_not_wait_for_the_workers_turn(
+    client, member, slots, settings
+):
+    settings.DECODE_ISOLATE_MIN_PIXELS = LARGE
+    with post_forms._pipeline:  # another thread of this worker is decoding a photo
+        response = share(client, large_png())
+    assert response.status_code == 302
