@@ -1,6 +1,6 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [client_resize] [bombs] [search]
+    bench/run [images] [pages] [presign] [server] [client_resize] [bombs] [search] [memory]
                              (all of them when none is named)
     bench/run --markdown     (all of them, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
@@ -24,7 +24,7 @@ from bench import report, stack
 SMALL, LARGE, SEARCH = (
     f"bench_instagram_{size}_{os.getpid()}" for size in ("small", "large", "search")
 )
-BENCHMARKS = ("images", "pages", "presign", "server", "client_resize", "bombs", "search")
+BENCHMARKS = ("images", "pages", "presign", "server", "client_resize", "bombs", "search", "memory")
 # Those that need the large database filled and the reader's session.
 ON_LARGE = {"presign", "server", "client_resize"}
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
@@ -60,7 +60,7 @@ def main() -> None:
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, client_resize, bombs, search = (
+        images, pages, presign, server, client_resize, bombs, search, memory = (
             importlib.import_module(f"bench.{name}") for name in BENCHMARKS
         )
         photo = images.photo()
@@ -85,8 +85,6 @@ def main() -> None:
                     rows += _record("server", found, details)
                     notes += ["Upload, where the time goes (differences of medians, ±2 ms):"]
                     notes += server.upload_lines(details["upload_ms"])
-                    notes += ["Worker peak RSS per upload:"]
-                    notes += server.memory_lines(details["memory"])
                 if "client_resize" in chosen:
                     cookie = client.cookies["sessionid"].value
                     found, details = client_resize.run(env, cookie, photo)
@@ -106,6 +104,14 @@ def main() -> None:
             rows += _record("search", found, details)
             notes += ["Search at 300,000 members and 100,000 tags (issue 14):"]
             notes += search.lines(details)
+        if "memory" in chosen:
+            if not ({"pages", "bombs"} | ON_LARGE) & set(chosen):
+                pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
+            with pages.using(urls[LARGE]):
+                cookie = pages.reader_client().cookies["sessionid"].value
+                found, details = memory.run(env, cookie, photo)
+            rows += _record("memory", found, details)
+            notes += ["Memory on a 1 GiB server (issue 15):", *memory.lines(details)]
         if "download" in chosen:
             download = importlib.import_module("bench.download")
             with pages.using(urls[LARGE]):

@@ -132,16 +132,28 @@ class Server:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
-    """The checkout served by gunicorn with ``workers`` sync workers and production's time-out.
+def gunicorn(
+    env: dict[str, str], *, workers: int = 2, production: bool = False
+) -> Iterator[Server]:
+    """The checkout served by gunicorn with ``workers`` workers and production's time-out.
 
-    No access log: writing one line per request would be measured as part of every page.
+    By default sync workers and no access log: writing one line per request would be measured
+    as part of every page. With ``production``, deploy/gunicorn.conf.py as a host runs it
+    (threads, access log). Either way with decode slots of its own (config/decode_slots.py),
+    so that nothing else on the machine takes them.
     """
-    with tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log:
+    if production:
+        args = ["-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    else:
+        args = ["config.wsgi", "--workers", str(workers), "--timeout", "120"]
+    with (
+        tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log,
+        tempfile.TemporaryDirectory(prefix="bench-decode-slots-") as slots,
+    ):
+        extra = {"DECODE_SLOT_DIR": slots, "WEB_CONCURRENCY": str(workers)}
         process, url = gunicorn_process(
-            ["config.wsgi", "--workers", str(workers), "--timeout", "120"],
-            cwd=ROOT, env=clean_environ(**env), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            args, cwd=ROOT, env=clean_environ(**env, **extra), stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             wait_for(url + "/accounts/login/", process, Path(log.name))
             yield Server(url, process.pid)

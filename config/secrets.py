@@ -50,6 +50,12 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "FOLLOW_LIMIT_PER_HOUR": int,
     "REPORT_LIMIT_PER_DAY": int,
     "REDIS_URL": str,
+    "DECODE_SLOTS": int,
+    "DECODE_SLOT_MIN_PIXELS": int,
+    "DECODE_ISOLATE_MIN_PIXELS": int,
+    "DECODE_WAIT_SECONDS": int,
+    "DECODE_RETRY_AFTER_SECONDS": int,
+    "DECODE_SLOT_DIR": str,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
     "DEPLOY_HOSTS": list,

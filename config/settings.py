@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "members.throttle.ThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.decode_slots.DecoderBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -150,6 +151,22 @@ SIGNUP_LIMIT_PER_HOUR = SECRETS.get_int("SIGNUP_LIMIT_PER_HOUR", 10, minimum=1)
 COMMENT_LIMIT_PER_MINUTE = SECRETS.get_int("COMMENT_LIMIT_PER_MINUTE", 20, minimum=1)
 FOLLOW_LIMIT_PER_HOUR = SECRETS.get_int("FOLLOW_LIMIT_PER_HOUR", 200, minimum=1)
 REPORT_LIMIT_PER_DAY = SECRETS.get_int("REPORT_LIMIT_PER_DAY", 50, minimum=1)
+
+# Large photo decodes at once on this host, across all its workers (config/decode_slots.py).
+# One slot keeps five workers and a 50-megapixel decode within a 1 GiB server (README,
+# Performance); a host with more memory can take one more slot per 300 MB or so.
+DECODE_SLOTS = SECRETS.get_int("DECODE_SLOTS", 1, minimum=1)
+# Decodes smaller than this (a 12 MP JPEG, decoded at 3 MP) need no slot.
+DECODE_SLOT_MIN_PIXELS = SECRETS.get_int("DECODE_SLOT_MIN_PIXELS", 4_000_000, minimum=0)
+# Decodes at least this large run in a short-lived process of their own (posts/isolated.py),
+# so no worker grows by them: 16 MP and more, which only PNG, GIF, HEIC and WebP reach.
+DECODE_ISOLATE_MIN_PIXELS = SECRETS.get_int("DECODE_ISOLATE_MIN_PIXELS", 16_000_000, minimum=0)
+# How long a photo waits for a slot before the answer is a 429 "busy, sending again". None by
+# default: a request thread that waits is one a page cannot have (README, Performance).
+DECODE_WAIT_SECONDS = SECRETS.get_int("DECODE_WAIT_SECONDS", 0, minimum=0)
+DECODE_RETRY_AFTER_SECONDS = SECRETS.get_int("DECODE_RETRY_AFTER_SECONDS", 3, minimum=1)
+# Where the slot files live; every worker of a host must see the same folder.
+DECODE_SLOT_DIR = SECRETS.get_str("DECODE_SLOT_DIR", "")
 
 LOGGING = {
     "version": 1,

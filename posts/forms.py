@@ -3,16 +3,20 @@
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from config.decode_slots import decode_slot
 from posts import images
 from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
+from posts.isolated import run_isolated
 from posts.models import (
     ALT_TEXT_MAX_LENGTH,
     CAPTION_MAX_LENGTH,
@@ -24,7 +28,8 @@ from posts.models import (
 T = TypeVar("T")
 
 # One photo at a time per process: gunicorn's threads (deploy/gunicorn.conf.py) would otherwise
-# decode several at once and multiply a worker's peak memory (README, Performance).
+# decode several at once and multiply a worker's peak memory (README, Performance). A decode
+# in a process of its own (posts/isolated.py) does not grow the worker, and does not take it.
 _pipeline = threading.Lock()
 
 
@@ -38,12 +43,32 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
             f"This file is {upload.size / 1_048_576:.1f} MB; the limit is "
             f"{MAX_UPLOAD_BYTES // 1_048_576} MB."
         )
-    data = upload.read()
     try:
-        with _pipeline:
-            return process(data)
-    except ImageError as exc:
-        raise ValidationError(str(exc)) from None
+        pixels = images.full_size_pixels(upload)
+    except ImageError:
+        pixels = 0  # refused from its header: processing says why, decoding nothing
+    finally:
+        upload.seek(0)
+    isolated = pixels >= settings.DECODE_ISOLATE_MIN_PIXELS
+    with _turn(pixels=pixels, isolated=isolated):
+        # Read only now: twenty threads each holding a 20 MB upload would cost 400 MB.
+        data = upload.read()
+        try:
+            return run_isolated(process, data) if isolated else process(data)
+        except ImageError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+@contextmanager
+def _turn(*, pixels: int, isolated: bool) -> Iterator[None]:
+    """This worker's one decode at a time, unless the decode runs in a process of its own; then
+    one of the host's decode slots if it is large (DecoderBusy if none frees in time)."""
+    if isolated:
+        with decode_slot(pixels=pixels):
+            yield
+        return
+    with _pipeline, decode_slot(pixels=pixels):
+        yield
 
 
 def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:

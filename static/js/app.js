@@ -431,6 +431,14 @@ function enhanceNewPost(form) {
       data.append("photos", file, file.name);
       data.append("alt_text", slots[index].querySelector("input").value);
     });
+    status.hidden = false;
+    submit.disabled = true;
+    send(data);
+  });
+
+  /* A 429 with Retry-After means the server is busy with other photos (config/decode_slots.py):
+     the same post (same one-time key) goes again after the wait, without asking. */
+  function send(data) {
     const request = new XMLHttpRequest();
     request.open("POST", formAction(form));
     request.setRequestHeader("Accept", "application/json");
@@ -443,6 +451,13 @@ function enhanceNewPost(form) {
         result = JSON.parse(request.responseText);
       } catch {
         result = { error: UNEXPECTED };
+      }
+      const retryAfter = Number(request.getResponseHeader("Retry-After"));
+      if (request.status === 429 && retryAfter > 0 && retryAfter <= 60) {
+        status.dataset.state = "waiting";
+        label.textContent = result.error || "Busy, sending again…";
+        window.setTimeout(() => send(data), retryAfter * 1000);
+        return;
       }
       if (request.status === 201) {
         bar.value = 100;
@@ -460,7 +475,7 @@ function enhanceNewPost(form) {
     label.textContent = `Uploading ${count}…`;
     bar.value = 0;
     request.send(data);
-  });
+  }
 
   function finish(result) {
     delete form.dataset.busy;
