@@ -1,6 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [throughput] [presign] [server] [bombs]   (all when none is named)
+    bench/run [images] [pages] [readers] [throughput] [presign] [server] [client_resize]
+              [bombs] [search] [memory]      (all of them when none is named)
     bench/run --markdown     (all of them, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
@@ -18,12 +19,18 @@ import psycopg2
 
 from bench import report, stack
 
-# Named per run: engineers sharing one PostgreSQL server each bench their own checkout.
-SMALL, LARGE, READERS_SMALL, READERS_LARGE = (
+# Named after the run's process: two runs sharing a PostgreSQL server (two checkouts on one
+# machine) must not drop each other's databases.
+SMALL, LARGE, READERS_SMALL, READERS_LARGE, SEARCH = (
     f"bench_instagram_{name}_{os.getpid()}"
-    for name in ("small", "large", "readers_small", "readers_large")
+    for name in ("small", "large", "readers_small", "readers_large", "search")
 )
-BENCHMARKS = ("images", "pages", "readers", "throughput", "presign", "server", "bombs")
+BENCHMARKS = (
+    "images", "pages", "readers", "throughput", "presign", "server", "client_resize", "bombs",
+    "search", "memory",
+)  # fmt: skip
+# Those that need the large database filled and the reader's session.
+ON_LARGE = {"throughput", "presign", "server", "client_resize"}
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
@@ -51,7 +58,7 @@ def main() -> None:
     with (
         stack.s3() as storage,
         stack.databases(
-            stack.postgres_server(), SMALL, LARGE, READERS_SMALL, READERS_LARGE
+            stack.postgres_server(), SMALL, LARGE, READERS_SMALL, READERS_LARGE, SEARCH
         ) as urls,
         tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
     ):
@@ -59,9 +66,18 @@ def main() -> None:
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, readers, throughput, presign, server, bombs = (
-            importlib.import_module(f"bench.{name}") for name in BENCHMARKS
-        )
+        (
+            images,
+            pages,
+            readers,
+            throughput,
+            presign,
+            server,
+            client_resize,
+            bombs,
+            search,
+            memory,
+        ) = (importlib.import_module(f"bench.{name}") for name in BENCHMARKS)
         photo = images.photo()
         if "images" in chosen:
             rows += _record("images", *images.run(photo))
@@ -77,9 +93,9 @@ def main() -> None:
             notes += ["Feed page, share of its time (cProfile; queries partly run in rendering):"]
             notes += pages.profile_lines(details["feed_time_shares"])
             notes += ["EXPLAIN at 100,000 posts:", *pages.plan_lines(details["explain"])]
-        elif {"throughput", "presign", "server"} & set(chosen):
+        elif ON_LARGE & set(chosen):
             pages.prepare(urls[LARGE], posts=pages.SCALE_LARGE)
-        if {"throughput", "presign", "server"} & set(chosen):
+        if ON_LARGE & set(chosen):
             with pages.using(urls[LARGE]):
                 client = pages.reader_client()
                 if "throughput" in chosen:
@@ -93,16 +109,33 @@ def main() -> None:
                     rows += _record("server", found, details)
                     notes += ["Upload, where the time goes (differences of medians, ±2 ms):"]
                     notes += server.upload_lines(details["upload_ms"])
-                    notes += ["Worker peak RSS per upload:"]
-                    notes += server.memory_lines(details["memory"])
+                if "client_resize" in chosen:
+                    cookie = client.cookies["sessionid"].value
+                    found, details = client_resize.run(env, cookie, photo)
+                    rows += _record("client_resize", found, details)
+                    notes += ["A 12 MP JPEG shared from Chromium (issue 15, target 5):"]
+                    notes += client_resize.lines(details)
         if "bombs" in chosen:
-            if not {"pages", "throughput", "presign", "server"} & set(chosen):
+            if not ({"pages"} | ON_LARGE) & set(chosen):
                 pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
             with pages.using(urls[LARGE]):
                 cookie = pages.reader_client().cookies["sessionid"].value
             found, details = bombs.run(env, cookie)
             rows += _record("bombs", found, details)
             notes += ["Decompression bombs (issue 11):", *bombs.lines(details)]
+        if "search" in chosen:
+            found, details = search.run(urls[SEARCH])
+            rows += _record("search", found, details)
+            notes += ["Search at 300,000 members and 100,000 tags (issue 14):"]
+            notes += search.lines(details)
+        if "memory" in chosen:
+            if not ({"pages", "bombs"} | ON_LARGE) & set(chosen):
+                pages.prepare(urls[LARGE], posts=pages.SCALE_SMALL)
+            with pages.using(urls[LARGE]):
+                cookie = pages.reader_client().cookies["sessionid"].value
+                found, details = memory.run(env, cookie, photo)
+            rows += _record("memory", found, details)
+            notes += ["Memory on a 1 GiB server (issue 15):", *memory.lines(details)]
         if "download" in chosen:
             download = importlib.import_module("bench.download")
             with pages.using(urls[LARGE]):

@@ -14,12 +14,12 @@ import io
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 from PIL import Image
 
 from bench.report import Row
+from bench.rss import peak_during, status_mb
 from bench.stack import Server, gunicorn
 from posts import images
 
@@ -36,11 +36,6 @@ def bomb() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (SIDE, SIDE), (200, 120, 40)).save(buffer, "WEBP", lossless=True)
     return buffer.getvalue()
-
-
-def _rss_mb(pid: int, field: str) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)[1]) / 1024
 
 
 class Poster(requests.Session):
@@ -72,19 +67,16 @@ def one_post(env: dict[str, str], cookie: str, photos: list[bytes]) -> dict[str,
     with gunicorn(env) as server:
         poster = Poster(server, cookie)
         workers = server.worker_pids()
-        before = {pid: _rss_mb(pid, "VmRSS") for pid in workers}
-        for pid in workers:
-            Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        status, seconds = poster.share(photos)
-        time.sleep(1)
-        peaks = {pid: _rss_mb(pid, "VmHWM") for pid in workers}
-        served = max(workers, key=lambda pid: peaks[pid] - before[pid])
+        with peak_during(workers) as peaks:
+            status, seconds = poster.share(photos)
+            time.sleep(1)
+        served = max(workers, key=lambda pid: peaks[pid]["peak_mb"] - peaks[pid]["before_mb"])
         return {
             "status": status,
             "seconds": seconds,
-            "rss_before_mb": before[served],
-            "peak_rss_mb": peaks[served],
-            "rss_after_mb": _rss_mb(served, "VmRSS"),
+            "rss_before_mb": peaks[served]["before_mb"],
+            "peak_rss_mb": peaks[served]["peak_mb"],
+            "rss_after_mb": status_mb(served, "VmRSS"),
         }
 
 

@@ -132,18 +132,30 @@ class Server:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
-    """The checkout served by gunicorn with ``workers`` sync workers and production's time-out.
+def gunicorn(
+    env: dict[str, str], *, workers: int = 2, production: bool = False
+) -> Iterator[Server]:
+    """The checkout served by gunicorn with ``workers`` workers and production's time-out.
 
-    It logs every request as production does (deploy/gunicorn.conf.py: ``accesslog = "-"``,
-    one line to its output), so that throughput is measured as served, the reference included.
+    By default sync workers that log every request as production does (deploy/gunicorn.conf.py:
+    ``accesslog = "-"``, one line to its output), so that throughput is measured as served,
+    the reference included. With ``production``, deploy/gunicorn.conf.py as a host runs it
+    (threads, access log). Either way with decode slots of its own (config/decode_slots.py),
+    so that nothing else on the machine takes them.
     """
-    logging = ["--access-logfile", "-"]
-    with tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log:
+    if production:
+        args = ["-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    else:
+        args = ["config.wsgi", "--workers", str(workers), "--timeout", "120"]
+        args += ["--access-logfile", "-"]
+    with (
+        tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log,
+        tempfile.TemporaryDirectory(prefix="bench-decode-slots-") as slots,
+    ):
+        extra = {"DECODE_SLOT_DIR": slots, "WEB_CONCURRENCY": str(workers)}
         process, url = gunicorn_process(
-            ["config.wsgi", "--workers", str(workers), "--timeout", "120", *logging],
-            cwd=ROOT, env=clean_environ(**env), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            args, cwd=ROOT, env=clean_environ(**env, **extra), stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             wait_for(url + "/accounts/login/", process, Path(log.name))
             yield Server(url, process.pid)

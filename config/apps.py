@@ -4,7 +4,8 @@ from django.core import checks
 
 
 class SiteConfig(AppConfig):
-    """Project-wide checks, media receivers, and the rows every app shares (rate-limit counters)."""
+    """Project-wide checks, media receivers, the rows every app shares (rate-limit counters), and
+    runserver's start-up notice."""
 
     name = "config"
     label = "site"
@@ -12,28 +13,25 @@ class SiteConfig(AppConfig):
     def ready(self) -> None:
         from config.media import files_follow_rows
 
-        checks.register(embedded_default_check)
         checks.register(proxy_count_check, deploy=True)
         # Here, once every app's models are loaded, so that no model with a file field is missed.
         files_follow_rows()
 
 
-def embedded_default_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Say when no secrets file was read, and what the app runs on instead."""
+def embedded_default_notice() -> str | None:
+    """What the app runs on when no secrets file was read; None when one was. runserver says
+    it once (config/management/commands/runserver.py); other commands keep quiet."""
     secrets = settings.SECRETS
     if secrets.from_file:
-        return []
+        return None
     bucket = settings.STORAGES["default"].get("OPTIONS", {}).get("bucket_name")
-    return [
-        checks.Info(
-            f"No {secrets.path.name} found: running on the embedded default (DEBUG="
-            f"{settings.DEBUG}, database {settings.DATABASES['default']['NAME']}, media in "
-            f"{f'S3 bucket {bucket}' if bucket else settings.MEDIA_ROOT}"
-            f"{', email printed here' if 'console' in settings.EMAIL_BACKEND else ''}).",
-            hint="Copy secrets.json.example to secrets.json to configure.",
-            id="site.I001",
-        )
-    ]
+    return (
+        f"No {secrets.path.name} found: running on the embedded default (DEBUG="
+        f"{settings.DEBUG}, database {settings.DATABASES['default']['NAME']}, media in "
+        f"{f'S3 bucket {bucket}' if bucket else settings.MEDIA_ROOT}"
+        f"{', email printed here' if 'console' in settings.EMAIL_BACKEND else ''}). "
+        "Copy secrets.json.example to secrets.json to configure."
+    )
 
 
 def proxy_count_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
@@ -85,13 +85,20 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 class ErrorPageMiddleware:
     """Gives Django's bodiless 405 (``require_POST``, a class-based view's other methods, a
-    static file posted to) the site's page, keeping its ``Allow`` and ``Cache-Control``."""
+    static file posted to) the site's page, keeping its ``Allow`` and ``Cache-Control``.
+
+    Under DEBUG, a 404 is the site's page too, not Django's technical one, whose inline styles
+    the Content-Security-Policy blocks (it showed unstyled): a view's Http404 is caught here,
+    and a URL no pattern matches (no ``resolver_match``) is answered here.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.status_code == 404 and settings.DEBUG and request.resolver_match is None:
+            return error_response(request, 404)
         if response.status_code != 405:
             return response
         page = error_response(request, 405)
@@ -99,3 +106,8 @@ class ErrorPageMiddleware:
             if response.has_header(header):
                 page[header] = response[header]
         return page
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if settings.DEBUG and isinstance(exception, Http404):
+            return error_response(request, 404)
+        return None

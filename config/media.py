@@ -52,6 +52,15 @@ def rendition_store(*, field_file: FieldFile, rendition: Rendition, written: lis
     written.append(field_file.name)
 
 
+def photo_url(field_file: FieldFile, *, private: bool) -> str:
+    """The URL of a stored photo; shorter-lived if only some members may see it (a private
+    account's), when the storage can sign such URLs (config.storage.MediaStorage)."""
+    private_url = getattr(field_file.storage, "private_url", None)
+    if private and private_url is not None:
+        return private_url(field_file.name)
+    return field_file.url
+
+
 @contextmanager
 def objects_rolled_back() -> Iterator[list[str]]:
     """Yield a list to record written object names in; delete them if the block fails."""

@@ -7,7 +7,8 @@ class RateCounter(models.Model):
     """How many times one thing (a scope and a key) happened in one window of time.
 
     Written only by ``config.ratelimit``, with one atomic upsert per event, so every app server
-    counts the same events. The key is stored as its SHA-256, so any text can be a key; ``label``
+    counts the same events (with REDIS_URL the counts live in Redis, and here only while Redis
+    does not answer). The key is stored as its SHA-256, so any text can be a key; ``label``
     is a short readable version of it, for the admin.
     """
 

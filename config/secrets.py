@@ -46,6 +46,16 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "CSRF_COOKIE_SECURE": bool,
     "TRUSTED_PROXY_COUNT": int,
     "SIGNUP_LIMIT_PER_HOUR": int,
+    "COMMENT_LIMIT_PER_MINUTE": int,
+    "FOLLOW_LIMIT_PER_HOUR": int,
+    "REPORT_LIMIT_PER_DAY": int,
+    "REDIS_URL": str,
+    "DECODE_SLOTS": int,
+    "DECODE_SLOT_MIN_PIXELS": int,
+    "DECODE_ISOLATE_MIN_PIXELS": int,
+    "DECODE_WAIT_SECONDS": int,
+    "DECODE_RETRY_AFTER_SECONDS": int,
+    "DECODE_SLOT_DIR": str,
     # Read by deploy.sh, not by the app; allowed so that one secrets.json serves both.
     "DEPLOY_HOST": str,
     "DEPLOY_HOSTS": list,
@@ -112,6 +122,8 @@ JSON_NAMES = {
     dict: "an object",
     type(None): "null",
 }
+# The database cache's table, which the first migration makes (config/migrations/0001).
+CACHE_TABLE = "django_cache"
 # Objects are named by UUID and never overwritten, so browsers may cache them for a year.
 MEDIA_CACHE_CONTROL = "max-age=31536000, immutable"
 # Set to 1 to see the traceback of a configuration error instead of its one line.
@@ -435,6 +447,49 @@ class Secrets:
                 retries={"total_max_attempts": 3, "mode": "standard"},
             ),
         }
+
+    def redis_url(self) -> str:
+        """REDIS_URL: ``redis://`` (or ``rediss://``, TLS, as ElastiCache's in-transit
+        encryption wants) with a host, an optional port and database number; "" when unset."""
+        url = self.get_str("REDIS_URL").strip()
+        if not url:
+            return ""
+        # The message never repeats the URL: it may hold a password.
+        wrong = (
+            f"{self.source('REDIS_URL')} must look like redis://host:6379/0, or rediss://... "
+            f"for TLS (ElastiCache with in-transit encryption)"
+        )
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ImproperlyConfigured(f"{wrong}.")
+        try:
+            _ = parts.port  # urlsplit checks the port only when asked for it
+        except ValueError:
+            raise ImproperlyConfigured(f"{wrong}: its port is not a number.") from None
+        database = parts.path.strip("/")
+        if database and not database.isdigit():
+            raise ImproperlyConfigured(f"{wrong}: the path is a database number, such as /0.")
+        return url
+
+    def caches(self) -> dict[str, Any]:
+        """CACHES: Redis when REDIS_URL names one (config/cache.py: an outage is a miss, not an
+        error), else the database's cache table, which every app server shares too."""
+        url = self.redis_url()
+        if url:
+            return {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": url}}
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": CACHE_TABLE,
+            }
+        }
+
+    def session_engine(self) -> str:
+        """SESSION_ENGINE: read through the cache when it is Redis, always written to the
+        database, so that no session is lost with Redis; else the database alone."""
+        if self.redis_url():
+            return "django.contrib.sessions.backends.cached_db"
+        return "django.contrib.sessions.backends.db"
 
     def proxy_ssl_header(self) -> tuple[str, str] | None:
         """SECURE_PROXY_SSL_HEADER as Django wants it: a (header, value) pair, or None."""

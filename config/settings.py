@@ -22,6 +22,9 @@ INSTALLED_APPS = [
     "config.apps.SiteConfig",
     "members",
     "posts",
+    "moderation",
+    "activity",
+    "search",
     "ops",
     "members.apps.AdminConfig",
     "django.contrib.auth",
@@ -49,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "members.throttle.ThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.decode_slots.DecoderBusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -76,18 +80,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # millions while it runs in a few milliseconds; JIT took 260 ms of each (bench/readers).
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"-c jit=off {_options.get('options', '')}".strip()
-# Sessions, rate-limit counters and the cache live in the database: every app server shares them.
-# Sessions are read through the cache and written to both (cached_db): none is lost with it.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "django_cache",
-    }
-}
-# Rendered feed cards (posts/cards.py), in each process's memory. Their keys name everything
-# they show that can change, so an entry is never stale, only unused: no worker needs to hear
-# of another's writes. A card is about 4 KB: 3,000 of them are 12 MB per worker at most.
+# Sessions, rate-limit counters and the cache are shared by every app server: in Redis when
+# REDIS_URL names one (sessions are then cached_db: read from Redis, always written to the
+# database first, so none is lost with it), else in the database. See the README's "Redis".
+CACHES = SECRETS.caches()
+SESSION_ENGINE = SECRETS.session_engine()
+# Rendered feed cards and grids (posts/cards.py), in each process's memory, whatever holds the
+# shared cache. Their keys name everything they show that can change, so an entry is never
+# stale, only unused: no worker needs to hear of another's writes. A card is about 4 KB: 3,000
+# of them are 12 MB per worker at most.
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fragments",
@@ -161,6 +162,26 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 TRUSTED_PROXY_COUNT = SECRETS.get_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Sign-up attempts (not only successes) allowed per client address per hour.
 SIGNUP_LIMIT_PER_HOUR = SECRETS.get_int("SIGNUP_LIMIT_PER_HOUR", 10, minimum=1)
+# Abuse limits per member, far above what a person does by hand (config.ratelimit.per_member).
+COMMENT_LIMIT_PER_MINUTE = SECRETS.get_int("COMMENT_LIMIT_PER_MINUTE", 20, minimum=1)
+FOLLOW_LIMIT_PER_HOUR = SECRETS.get_int("FOLLOW_LIMIT_PER_HOUR", 200, minimum=1)
+REPORT_LIMIT_PER_DAY = SECRETS.get_int("REPORT_LIMIT_PER_DAY", 50, minimum=1)
+
+# Large photo decodes at once on this host, across all its workers (config/decode_slots.py).
+# One slot keeps five workers and a 50-megapixel decode within a 1 GiB server (README,
+# Performance); a host with more memory can take one more slot per 300 MB or so.
+DECODE_SLOTS = SECRETS.get_int("DECODE_SLOTS", 1, minimum=1)
+# Decodes smaller than this (a 12 MP JPEG, decoded at 3 MP) need no slot.
+DECODE_SLOT_MIN_PIXELS = SECRETS.get_int("DECODE_SLOT_MIN_PIXELS", 4_000_000, minimum=0)
+# Decodes at least this large run in a short-lived process of their own (posts/isolated.py),
+# so no worker grows by them: 16 MP and more, which only PNG, GIF, HEIC and WebP reach.
+DECODE_ISOLATE_MIN_PIXELS = SECRETS.get_int("DECODE_ISOLATE_MIN_PIXELS", 16_000_000, minimum=0)
+# How long a photo waits for a slot before the answer is a 429 "busy, sending again". None by
+# default: a request thread that waits is one a page cannot have (README, Performance).
+DECODE_WAIT_SECONDS = SECRETS.get_int("DECODE_WAIT_SECONDS", 0, minimum=0)
+DECODE_RETRY_AFTER_SECONDS = SECRETS.get_int("DECODE_RETRY_AFTER_SECONDS", 3, minimum=1)
+# Where the slot files live; every worker of a host must see the same folder.
+DECODE_SLOT_DIR = SECRETS.get_str("DECODE_SLOT_DIR", "")
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,10 @@ for at least an hour after it is issued, and a page reloaded within the hour nam
 so the browser shows the photos it has cached (objects are immutable) instead of downloading
 them again. A URL cannot outlive the credentials that signed it: temporary credentials (an EC2
 instance role) end its validity when they expire.
+
+Private accounts' photos get URLs of their own (``private_url``): signed as of the start of the
+current ten minutes and valid for twenty, so a follower removed (or blocked) keeps what their
+open page names for twenty minutes at most, while public photos keep their hour of caching.
 """
 
 import hashlib
@@ -28,6 +32,8 @@ from storages.utils import clean_name, get_available_overwrite_name
 
 URL_WINDOW = 3600  # seconds: URLs issued within one window are identical
 URL_EXPIRES = 2 * URL_WINDOW  # seconds from the window's start
+PRIVATE_URL_WINDOW = 600  # the same for private accounts' photos: see private_url
+PRIVATE_URL_EXPIRES = 2 * PRIVATE_URL_WINDOW
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -90,6 +96,20 @@ class MediaStorage(S3Storage):
             return super().url(name, parameters, expire, http_method)
         return signer.url(self._normalize_name(clean_name(name)), self.clock())
 
+    def private_url(self, name: str) -> str:
+        """A GET URL for ``name`` that works for PRIVATE_URL_EXPIRES at most: for photos only
+        some members may see. Unsigned (as ``url``) behind a custom domain."""
+        signer = self._private_url_signer if self.querystring_auth else None
+        if signer is None or self.custom_domain:
+            expire = None if self.custom_domain else PRIVATE_URL_EXPIRES
+            return super().url(name, expire=expire)
+        return signer.url(self._normalize_name(clean_name(name)), self.clock())
+
+    @cached_property
+    def _private_url_signer(self) -> "UrlSigner | None":
+        signer = self._url_signer
+        return signer and signer.with_window(PRIVATE_URL_WINDOW, PRIVATE_URL_EXPIRES)
+
     @cached_property
     def _url_signer(self) -> "UrlSigner | None":
         """A signer for this bucket's endpoint, or None if botocore signs in another way."""
@@ -104,6 +124,7 @@ class MediaStorage(S3Storage):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_url_signer", None)
+        state.pop("_private_url_signer", None)
         return state
 
 
@@ -122,8 +143,18 @@ class _Window:
 class UrlSigner:
     """Presigns GET URLs for one bucket, byte for byte as botocore's S3SigV4QueryAuth does."""
 
-    def __init__(self, *, base: str, region: str, service: str, credentials: Credentials):
-        """``base`` is the URL an object key is appended to, e.g. ``https://b.s3.amazonaws.com/``."""
+    def __init__(
+        self,
+        *,
+        base: str,
+        region: str,
+        service: str,
+        credentials: Credentials,
+        window: int = URL_WINDOW,
+        expires: int = URL_EXPIRES,
+    ):
+        """``base`` is the URL an object key is appended to, e.g. ``https://b.s3.amazonaws.com/``;
+        URLs are signed as of the start of each ``window`` seconds, valid ``expires`` seconds."""
         parts = urlsplit(base)
         self.base = base
         self.path_prefix = parts.path
@@ -131,7 +162,20 @@ class UrlSigner:
         self.region = region
         self.service = service
         self.credentials = credentials
+        self.window = window
+        self.expires = expires
         self._window: _Window | None = None
+
+    def with_window(self, window: int, expires: int) -> "UrlSigner":
+        """A signer for the same bucket whose URLs have another window and lifetime."""
+        return UrlSigner(
+            base=self.base,
+            region=self.region,
+            service=self.service,
+            credentials=self.credentials,
+            window=window,
+            expires=expires,
+        )
 
     @classmethod
     def matching(cls, probe: str, credentials: Credentials) -> "UrlSigner | None":
@@ -156,7 +200,7 @@ class UrlSigner:
 
     def url(self, key: str, now: float) -> str:
         """The URL of ``key``, signed as of the start of the window ``now`` falls in."""
-        window = self._window_at(int(now // URL_WINDOW) * URL_WINDOW)
+        window = self._window_at(int(now // self.window) * self.window)
         path = quote(key, safe="/~")
         canonical_request = f"GET\n{self.path_prefix}{path}\n{window.canonical_tail}"
         digest = hashlib.sha256(canonical_request.encode()).hexdigest()
@@ -179,7 +223,7 @@ class UrlSigner:
             "X-Amz-Algorithm": ALGORITHM,
             "X-Amz-Credential": f"{credentials.access_key}/{scope}",
             "X-Amz-Date": timestamp,
-            "X-Amz-Expires": URL_EXPIRES,
+            "X-Amz-Expires": self.expires,
             "X-Amz-SignedHeaders": "host",
         }
         if credentials.token is not None:

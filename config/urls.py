@@ -8,6 +8,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("posts.urls")),
+    path("", include("moderation.urls")),
+    path("", include("activity.urls")),
+    path("", include("search.urls")),
     path("", include("members.urls")),
 ]
 if settings.DEBUG:

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.html import format_html
 
 from members import services
-from members.models import Follow, User
+from members.models import Block, Follow, FollowRequest, User
 
 
 @admin.register(User)
@@ -65,4 +65,34 @@ class FollowAdmin(admin.ModelAdmin):
     list_display = ("follower", "following", "created")
     search_fields = ("follower__username", "following__username")
     raw_id_fields = ("follower", "following")
+    date_hierarchy = "created"
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """A list to look things up in: members make and withdraw these rows themselves, through
+    the services that keep their activity entries in step, never staff by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FollowRequest)
+class FollowRequestAdmin(_ReadOnlyAdmin):
+    list_display = ("requester", "target", "created")
+    list_select_related = ("requester", "target")
+    search_fields = ("requester__username", "target__username")
+    date_hierarchy = "created"
+
+
+@admin.register(Block)
+class BlockAdmin(_ReadOnlyAdmin):
+    list_display = ("blocker", "blocked", "created")
+    list_select_related = ("blocker", "blocked")
+    search_fields = ("blocker__username", "blocked__username")
     date_hierarchy = "created"

@@ -3,8 +3,10 @@ throttled (members/throttle.py)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef
 
 from members import throttle
+from members.models import Block
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -27,7 +29,21 @@ class UsernameOrEmailBackend(ModelBackend):
         )
         if matched and self.user_can_authenticate(user):
             return user
+        if matched and user.suspension_reason and request is not None:
+            # The right password of a suspended member: the log-in form tells them why
+            # (members.forms.suspension), and only then, so a wrong password reveals nothing.
+            request.suspended = user
         return None
+
+    def get_user(self, user_id):
+        """The logged-in member of each request, with ``in_blocks``: whether they block anyone
+        or anyone blocks them. Pages then look up whose mentions not to link only for those
+        few (posts.templatetags.posts.linked), in the query that loads the member anyway."""
+        users = get_user_model()._default_manager.annotate(
+            in_blocks=Exists(Block.objects.involving(OuterRef("pk")))
+        )
+        user = users.filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def _matches(user, password: str) -> bool:

@@ -97,8 +97,12 @@ def _data_json(user: User) -> Iterator[str]:
             .values_list("post__code", "created")
             .iterator(chunk_size=BATCH)
         ),
-        "followers": user_followers(user=user).values_list("username", flat=True).iterator(),
-        "following": user_following(user=user).values_list("username", flat=True).iterator(),
+        "followers": user_followers(user=user, viewer=user)
+        .values_list("username", flat=True)
+        .iterator(),
+        "following": user_following(user=user, viewer=user)
+        .values_list("username", flat=True)
+        .iterator(),
     }
     yield '{"profile": ' + _dumps(profile)
     for name, items in lists.items():

@@ -71,6 +71,19 @@ def _refused_or(request, error: ValidationError) -> ValidationError:
     return ValidationError(refused.message, code="throttled") if refused else error
 
 
+def suspension(request) -> ValidationError | None:
+    """Why the member whose right password this request gave is suspended, if they are (the
+    authentication backend notes it)."""
+    suspended = getattr(request, "suspended", None)
+    if suspended is None:
+        return None
+    return ValidationError(
+        "Your account was suspended: %(reason)s",
+        code="suspended",
+        params={"reason": suspended.suspension_reason},
+    )
+
+
 def address_folded(email: str) -> str:
     """``email`` as it is stored, checked again once folded: lowercasing can lengthen it past
     its column or make it malformed ("İ" becomes "i" and a combining dot)."""
@@ -91,10 +104,13 @@ def password_checked(
 
 
 class ThrottleMessageMixin:
-    """For log-in forms: say so when the throttle, not the password, refused the log-in."""
+    """For log-in forms: say so when the throttle, not the password, refused the log-in, or
+    when the right password is a suspended member's."""
 
     def get_invalid_login_error(self) -> ValidationError:
-        return _refused_or(self.request, super().get_invalid_login_error())
+        return suspension(self.request) or _refused_or(
+            self.request, super().get_invalid_login_error()
+        )
 
 
 class LoginForm(ThrottleMessageMixin, AuthenticationForm):
@@ -185,9 +201,15 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("full_name", "username", "website", "bio")
+        fields = ("full_name", "username", "website", "bio", "is_private")
         field_classes = {"username": LowercaseUsernameField}
         widgets = {"bio": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Nothing to remove: the choice would only puzzle, and do nothing.
+        if not self.instance.avatar:
+            del self.fields["remove_photo"]
 
     def clean_username(self) -> str:
         return _clean_username(self)

@@ -24,7 +24,7 @@ username_validator = RegexValidator(
 RESERVED_USERNAMES = frozenset(
     {
         "about", "accounts", "admin", "api", "explore", "favicon.ico", "healthz", "help",
-        "login", "logout", "media", "p", "posts", "robots.txt", "settings", "signup",
+        "login", "logout", "media", "p", "posts", "robots.txt", "search", "settings", "signup",
         "static", "stories", "tags",
     }
 )  # fmt: skip
@@ -109,6 +109,9 @@ class User(AbstractUser):
     # Set by a moderator who suspends the account (is_active is then False): shown to the
     # member when they try to log in.
     suspension_reason = models.TextField(blank=True)
+    # How many activity entries the member has not seen: kept by activity.services in the
+    # transactions that write the entries, so that the badge costs no query on any page.
+    unread_activity = models.PositiveIntegerField(default=0, editable=False)
 
     objects = MemberManager()
 
@@ -200,6 +203,10 @@ class FollowRequest(models.Model):
 
 
 class BlockQuerySet(models.QuerySet):
+    def involving(self, member) -> "BlockQuerySet":
+        """Blocks ``member`` (a member, an id or an OuterRef) made or is subject to."""
+        return self.filter(models.Q(blocker=member) | models.Q(blocked=member))
+
     def between(self, one, other) -> "BlockQuerySet":
         """Blocks either way between ``one`` and ``other`` (members, ids or OuterRefs)."""
         return self.filter(
@@ -241,9 +248,22 @@ def member_visibility(viewer, prefix: str = "") -> models.Q:
     return shown & ~models.Exists(Block.objects.between(viewer.pk, member))
 
 
+def content_visibility(viewer, prefix: str = "") -> models.Q:
+    """Whose content (posts, followers and following) ``viewer`` may see, as a condition on the
+    member at ``prefix``: their own, a public account's, or one they follow (an approved
+    follow). Says nothing of blocks or suspension: combine it with ``member_visibility``, as
+    posts.models.post_visibility and members.selectors.user_profile do."""
+    public = models.Q(**{f"{prefix}is_private": False})
+    if not viewer.is_authenticated:
+        return public
+    member = models.OuterRef(prefix.removesuffix("__") or "pk")
+    followed = models.Exists(Follow.objects.filter(follower=viewer.pk, following=member))
+    return models.Q(**{prefix.removesuffix("__") or "pk": viewer.pk}) | public | followed
+
+
 def viewer_shape(viewer) -> tuple:
-    """What the visibility rules (member_visibility, posts.models.post_visibility and
-    comment_visibility) read of ``viewer`` besides its id: the SQL they make is the same for
-    two viewers of one shape (config/prepared.py compiles it once per shape). A rule that
-    starts reading another attribute of the viewer adds it here."""
+    """What the visibility rules (member_visibility, content_visibility,
+    posts.models.post_visibility and comment_visibility) read of ``viewer`` besides its id:
+    the SQL they make is the same for two viewers of one shape (config/prepared.py compiles it
+    once per shape). A rule that starts reading another attribute of the viewer adds it here."""
     return (viewer.is_authenticated, viewer.is_staff)

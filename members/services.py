@@ -6,16 +6,27 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from activity import services as activity
+from config import ratelimit
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
-from members import limits, totp
-from members.models import EMAIL_TAKEN, USERNAME_TAKEN, Follow, User, folded
+from members import totp
+from members.models import (
+    EMAIL_TAKEN,
+    USERNAME_TAKEN,
+    Block,
+    Follow,
+    FollowRequest,
+    User,
+    folded,
+)
 from posts.images import Rendition
 
 
@@ -33,7 +44,8 @@ def _unique_clash(exc: IntegrityError) -> ValidationError | None:
 
 
 def profile_update(*, user: User, photo: Rendition | None, remove_photo: bool) -> User:
-    """Save ``user``'s edited fields, and their new (or removed) profile photo.
+    """Save ``user``'s edited fields, and their new (or removed) profile photo. A private
+    account made public approves every pending follow request at once.
 
     The new photo is written first and removed again if the row cannot be saved. The photo the
     row held until now, whichever request stored it, is deleted after the commit (config.media).
@@ -44,25 +56,125 @@ def profile_update(*, user: User, photo: Rendition | None, remove_photo: bool) -
         elif remove_photo:
             user.avatar = ""
         with transaction.atomic():
+            # The row's lock orders this against a follow of the account deciding, from the
+            # old setting, to make a request: that request is approved here, or never made.
+            User.objects.select_for_update().filter(pk=user.pk).exists()
             user.save()
+            if not user.is_private:
+                _follow_requests_approve_all(target=user)
     return user
 
 
-def follow_create(*, follower: User, following: User) -> None:
-    """``follower`` follows ``following``; following again changes nothing."""
+def _follow_requests_approve_all(*, target: User) -> None:
+    """Every pending request to ``target`` becomes a follow: one INSERT … SELECT, then the
+    requests go. The caller holds ``target``'s row lock."""
+    follow, request = Follow._meta.db_table, FollowRequest._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {follow} (follower_id, following_id, created) "  # noqa: S608 - table names only
+            f"SELECT requester_id, target_id, %s FROM {request} WHERE target_id = %s "
+            "ON CONFLICT DO NOTHING",
+            [timezone.now(), target.pk],
+        )
+    FollowRequest.objects.filter(target=target).delete()
+    activity.follow_requests_all_withdrawn(target=target)
+
+
+def _locked(member: User) -> User:
+    """``member``'s row, locked until the transaction ends, as it is now."""
+    return User.objects.select_for_update().get(pk=member.pk)
+
+
+def follow_create(*, follower: User, following: User) -> bool:
+    """``follower`` follows ``following``, or, if that account is private, asks to: True if
+    they now follow. Doing it again changes nothing. ValueError if either blocks the other."""
     if follower.pk == following.pk:
         raise ValueError("You can't follow yourself.")
-    try:
-        with transaction.atomic():
-            Follow.objects.get_or_create(follower=follower, following=following)
-    except IntegrityError:
-        # A concurrent request created the same follow first: the outcome is the same.
-        pass
+    with transaction.atomic():
+        target = _locked(following)
+        if Block.objects.between(follower, target).exists():
+            raise ValueError("You can't follow this account.")
+        if Follow.objects.filter(follower=follower, following=target).exists():
+            return True
+        if target.is_private:
+            _, asked = FollowRequest.objects.get_or_create(requester=follower, target=target)
+            if asked:
+                activity.follow_request_notify(requester=follower, target=target)
+            return False
+        Follow.objects.create(follower=follower, following=target)
+        activity.follow_notify(follower=follower, following=target)
+    return True
 
 
 def follow_delete(*, follower: User, following: User) -> None:
     """``follower`` stops following ``following``; unfollowing again changes nothing."""
-    Follow.objects.filter(follower=follower, following=following).delete()
+    with transaction.atomic():
+        Follow.objects.filter(follower=follower, following=following).delete()
+        activity.follow_withdraw(follower=follower, following=following)
+
+
+def follow_request_create(*, requester: User, target: User) -> bool:
+    """``requester`` asks to follow ``target``: follow_create, which asks a private account
+    and follows a public one at once. True if they now follow."""
+    return follow_create(follower=requester, following=target)
+
+
+def follow_request_cancel(*, requester: User, target: User) -> None:
+    """``requester`` takes back their request; cancelling again changes nothing."""
+    with transaction.atomic():
+        FollowRequest.objects.filter(requester=requester, target=target).delete()
+        activity.follow_request_withdraw(requester=requester, target=target)
+
+
+def follow_request_approve(*, target: User, requester: User) -> bool:
+    """``target`` lets ``requester`` follow them; False if there was no such request (it was
+    cancelled or answered meanwhile)."""
+    with transaction.atomic():
+        _locked(target)
+        deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
+        if deleted:
+            Follow.objects.get_or_create(follower=requester, following=target)
+            activity.follow_request_approved_notify(requester=requester, target=target)
+    return bool(deleted)
+
+
+def follow_request_decline(*, target: User, requester: User) -> bool:
+    """``target`` turns ``requester`` down, without telling them; False if there was no
+    such request."""
+    with transaction.atomic():
+        deleted, _ = FollowRequest.objects.filter(requester=requester, target=target).delete()
+        activity.follow_request_withdraw(requester=requester, target=target)
+    return bool(deleted)
+
+
+def follower_remove(*, user: User, follower: User) -> None:
+    """``user`` removes ``follower`` from their followers, who loses access to a private
+    account's posts with their next request."""
+    follow_delete(follower=follower, following=user)
+
+
+def block_create(*, blocker: User, blocked: User) -> None:
+    """``blocker`` blocks ``blocked``: follows and pending requests between them go, both
+    ways, and neither sees or reaches the other (members.models.member_visibility)."""
+    if blocker.pk == blocked.pk:
+        raise ValueError("You can't block yourself.")
+    with transaction.atomic():
+        # Both rows locked (in one order, so two blocks cannot deadlock): a follow or a
+        # request made meanwhile either side (follow_create locks its target) waits for this.
+        pair = User.objects.select_for_update().filter(pk__in=[blocker.pk, blocked.pk])
+        list(pair.order_by("pk"))
+        Block.objects.bulk_create([Block(blocker=blocker, blocked=blocked)], ignore_conflicts=True)
+        both_ways = Q(follower=blocker, following=blocked) | Q(follower=blocked, following=blocker)
+        Follow.objects.filter(both_ways).delete()
+        FollowRequest.objects.filter(
+            Q(requester=blocker, target=blocked) | Q(requester=blocked, target=blocker)
+        ).delete()
+        activity.between_withdraw(one=blocker, other=blocked)
+
+
+def block_delete(*, blocker: User, blocked: User) -> None:
+    """``blocker`` unblocks ``blocked``; what the block removed stays removed."""
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
 
 
 # Email addresses: confirmation, change, and sign-up without telling who is registered.
@@ -105,9 +217,9 @@ def _address_taken(*, owner: User, site: str, changing: bool) -> None:
     nothing more than if the address were free. A few times an hour, so that nobody can use
     the form to flood an inbox."""
     owner_key = str(owner.pk)
-    if not limits.hit(
+    if not ratelimit.hit(
         "address-taken", owner_key, limit=TAKEN_NOTICE_LIMIT, window=TAKEN_NOTICE_WINDOW
-    ):
+    ).allowed:
         return
     mail_send(
         to=owner.email,
@@ -145,10 +257,12 @@ def email_verification_resend(*, user: User, site: str) -> None:
     """Mail ``user`` a new confirmation link for their address, a few times per quarter hour."""
     if user.email_verified:
         return
-    if not limits.hit("email-resend", str(user.pk), limit=RESEND_LIMIT, window=RESEND_WINDOW):
-        raise limits.Throttled(
-            f"We have sent several links already. Wait {_minutes(RESEND_WINDOW)} minutes, and "
-            f"check your spam folder."
+    hit = ratelimit.hit("email-resend", str(user.pk), limit=RESEND_LIMIT, window=RESEND_WINDOW)
+    if not hit.allowed:
+        raise ratelimit.Throttled(
+            f"We have sent several links already. Wait {hit.minutes} minutes, and check your "
+            f"spam folder.",
+            hit.retry_after,
         )
     _confirm_send(user=user, address=user.email, site=site, changing=False)
 
@@ -217,16 +331,19 @@ def password_reset_request(*, login: str, client: str, site: str) -> None:
     """Mail a one-time reset link to the account ``login`` names (username or email), if there
     is one. Requests are limited per client address (Throttled) and per account (silently, so
     the answer never tells whether the account exists)."""
-    if not limits.hit("reset-address", client, limit=RESET_ADDRESS_LIMIT, window=RESET_WINDOW):
-        raise limits.Throttled(
-            f"Too many reset requests from your network. Wait {_minutes(RESET_WINDOW)} "
-            f"minutes and try again."
+    hit = ratelimit.hit("reset-address", client, limit=RESET_ADDRESS_LIMIT, window=RESET_WINDOW)
+    if not hit.allowed:
+        raise ratelimit.Throttled(
+            f"Too many reset requests from your network. Wait {hit.minutes} minutes and try again.",
+            hit.retry_after,
         )
     user = User.objects.by_login(login).filter(is_active=True).first()
     if user is None or not user.has_usable_password():
         return
     account = str(user.pk)
-    if not limits.hit("reset-account", account, limit=RESET_ACCOUNT_LIMIT, window=RESET_WINDOW):
+    if not ratelimit.hit(
+        "reset-account", account, limit=RESET_ACCOUNT_LIMIT, window=RESET_WINDOW
+    ).allowed:
         return
     link = _link(
         site,
@@ -246,10 +363,6 @@ def sessions_end_others(*, user: User) -> None:
     """End every session of ``user``: the caller keeps its own with update_session_auth_hash."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])
-
-
-def _minutes(window: timedelta) -> int:
-    return int(window.total_seconds() // 60)
 
 
 # Two-factor log-in.
@@ -307,4 +420,5 @@ def member_delete(*, user: User) -> None:
     (profile photo, every rendition) are deleted after the commit by config.media, and their
     username is free at once."""
     with transaction.atomic():
+        activity.member_withdraw(member=user)
         user.delete()

@@ -138,11 +138,14 @@ def _device(request: HttpRequest | None, account: str) -> str | None:
 @transaction.atomic
 def _reserve(limits: list[tuple[str, str, int, str]], attempts: str) -> list[ratelimit.Hit]:
     """Count one attempt against every limit, or against none (one transaction, one commit;
-    the rows are locked in the same order by every request, so two cannot deadlock)."""
+    the rows are locked in the same order by every request, so two cannot deadlock; counts in
+    Redis are outside the transaction, so those taken before a refusal are given back)."""
     taken = []
     for counter, key, limit, message in limits:
         hit = ratelimit.hit(counter, key, limit=limit, window=WINDOW)
         if not hit.allowed:
+            for earlier in taken:
+                ratelimit.refund(earlier)
             raise Throttled(message.format(attempts, hit.minutes), hit.retry_after)
         taken.append(hit)
     return taken

@@ -26,6 +26,19 @@ urlpatterns = [
     path("accounts/two-factor/off/", views.two_factor_disable, name="two_factor_disable"),
     path("accounts/download/", views.account_download, name="download"),
     path("accounts/delete/", views.account_delete, name="delete"),
+    path(
+        "accounts/requests/<str:username>/approve/",
+        views.follow_request_approve,
+        name="follow_request_approve",
+    ),
+    path(
+        "accounts/requests/<str:username>/decline/",
+        views.follow_request_decline,
+        name="follow_request_decline",
+    ),
+    path(
+        "accounts/followers/<str:username>/remove/", views.follower_remove, name="follower_remove"
+    ),
     path("accounts/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     # Profiles last: /<username>/ would otherwise shadow every other one-segment URL.
     path("<str:username>/", views.profile, name="profile"),
@@ -33,4 +46,7 @@ urlpatterns = [
     path("<str:username>/following/", views.following, name="following"),
     path("<str:username>/follow/", views.follow, name="follow"),
     path("<str:username>/unfollow/", views.unfollow, name="unfollow"),
+    path("<str:username>/follow/cancel/", views.follow_request_cancel, name="follow_cancel"),
+    path("<str:username>/block/", views.block, name="block"),
+    path("<str:username>/unblock/", views.unblock, name="unblock"),
 ]

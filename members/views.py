@@ -36,7 +36,6 @@ from members.forms import (
     TwoFactorCodeForm,
     TwoFactorEnableForm,
 )
-from members.limits import Throttled
 from members.models import User
 from posts import cards
 from posts import selectors as post_selectors
@@ -180,7 +179,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def password_reset(request: HttpRequest) -> HttpResponse:
     """Ask for a reset link. Known and unknown accounts get the same answer."""
     form = PasswordResetForm(request.POST or None)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         try:
             services.password_reset_request(
@@ -188,15 +187,18 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 client=ratelimit.client_key(request),
                 site=site_root(request),
             )
-        except Throttled as exc:
-            form.add_error(None, str(exc))
-            status = 429
+        except ratelimit.Throttled as exc:
+            form.add_error(None, exc.message)
+            status, retry_after = 429, exc.retry_after
         except MailNotSent as exc:
             form.add_error(None, exc.message)
             status = 503
         else:
             return redirect("members:password_reset_sent")
-    return render(request, "members/password_reset.html", {"form": form}, status=status)
+    response = render(request, "members/password_reset.html", {"form": form}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def password_reset_sent(request: HttpRequest) -> HttpResponse:
@@ -242,6 +244,7 @@ def _settings_page(request: HttpRequest, status: int = 200, **forms) -> HttpResp
     """The settings page, with ``forms`` (as the request left them) in place of blank ones."""
     blank = {"user": request.user, "request": request}
     context = {
+        "blocked": selectors.blocked_members(user=request.user),
         "email_form": EmailChangeForm(**blank),
         "two_factor_off_form": _two_factor_off_form(request),
         **forms,
@@ -277,8 +280,8 @@ def email_change(request: HttpRequest) -> HttpResponse:
 def email_verify_resend(request: HttpRequest) -> HttpResponse:
     try:
         services.email_verification_resend(user=request.user, site=site_root(request))
-    except (Throttled, MailNotSent) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
+    except (ratelimit.Throttled, MailNotSent) as exc:
+        messages.error(request, exc.message)
     else:
         messages.success(request, f"We sent a new link to {request.user.email}.")
     return redirect(next_url(request, reverse("members:settings")))
@@ -403,7 +406,7 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
             services.profile_update(
                 user=form.instance,
                 photo=form.cleaned_data["photo"],
-                remove_photo=form.cleaned_data["remove_photo"],
+                remove_photo=form.cleaned_data.get("remove_photo", False),
             )
         except StorageUnavailable as exc:
             form.add_error(None, exc.message)
@@ -418,31 +421,52 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     owner = selectors.user_profile(username=username, viewer=request.user)
     if owner.username != username:
         return redirect(owner, permanent=True)
-    page = post_selectors.post_by_author(
-        author=owner, viewer=request.user, cursor=request.GET.get("after")
-    )
-    context = {"owner": owner, "page": page, "grid": cards.grid(page)}
+    page = grid = None
+    if owner.content_visible:
+        page = post_selectors.post_by_author(
+            author=owner, viewer=request.user, cursor=request.GET.get("after")
+        )
+        grid = cards.grid(page)
+    context = {"owner": owner, "page": page, "grid": grid}
     return render(request, "members/profile.html", context)
 
 
-def _people(request: HttpRequest, username: str, title: str, select) -> HttpResponse:
-    owner = selectors.user_profile(username=username, viewer=request.user)
-    page = Paginator(select(user=owner), PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "members/people.html", {"owner": owner, "page": page, "title": title})
+def _people(
+    request: HttpRequest, username: str, title: str, select, *, removable: bool = False
+) -> HttpResponse:
+    """A list of people around ``username``; ``removable``: the owner may remove each."""
+    owner = selectors.user_people_visible(username=username, viewer=request.user)
+    people = select(user=owner, viewer=request.user)
+    page = Paginator(people, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    removable = removable and owner.pk == request.user.pk
+    context = {"owner": owner, "page": page, "title": title, "removable": removable}
+    return render(request, "members/people.html", context)
 
 
 def followers(request: HttpRequest, username: str) -> HttpResponse:
-    return _people(request, username, "Followers", selectors.user_followers)
+    return _people(request, username, "Followers", selectors.user_followers, removable=True)
 
 
 def following(request: HttpRequest, username: str) -> HttpResponse:
     return _people(request, username, "Following", selectors.user_following)
 
 
+def _reachable(request: HttpRequest, username: str) -> User:
+    """The member ``username`` names, if the current user may see them: 404 otherwise."""
+    return get_object_or_404(User.objects.visible_to(request.user).named(username))
+
+
 @require_POST
 @login_required
+@ratelimit.per_member(
+    "follow",
+    setting="FOLLOW_LIMIT_PER_HOUR",
+    window=timedelta(hours=1),
+    message="You're following too many accounts too fast. Wait {minutes} minutes and try again.",
+)
 def follow(request: HttpRequest, username: str) -> HttpResponse:
-    target = get_object_or_404(User.objects.named(username), is_active=True)
+    """Follow a public account; ask to follow a private one."""
+    target = _reachable(request, username)
     try:
         services.follow_create(follower=request.user, following=target)
     except ValueError as exc:
@@ -453,6 +477,72 @@ def follow(request: HttpRequest, username: str) -> HttpResponse:
 @require_POST
 @login_required
 def unfollow(request: HttpRequest, username: str) -> HttpResponse:
-    target = get_object_or_404(User.objects.named(username), is_active=True)
+    target = _reachable(request, username)
     services.follow_delete(follower=request.user, following=target)
     return redirect(next_url(request, target.get_absolute_url()))
+
+
+@require_POST
+@login_required
+def follow_request_cancel(request: HttpRequest, username: str) -> HttpResponse:
+    target = _reachable(request, username)
+    services.follow_request_cancel(requester=request.user, target=target)
+    return redirect(next_url(request, target.get_absolute_url()))
+
+
+def _request_answer(request: HttpRequest, username: str, answer, done: str) -> HttpResponse:
+    requester = get_object_or_404(User.objects.named(username))
+    if answer(target=request.user, requester=requester):
+        messages.success(request, done.format(username=requester.username))
+    return redirect(next_url(request, reverse("activity:activity")))
+
+
+@require_POST
+@login_required
+def follow_request_approve(request: HttpRequest, username: str) -> HttpResponse:
+    return _request_answer(
+        request, username, services.follow_request_approve, "{username} now follows you."
+    )
+
+
+@require_POST
+@login_required
+def follow_request_decline(request: HttpRequest, username: str) -> HttpResponse:
+    return _request_answer(
+        request, username, services.follow_request_decline, "Request from {username} declined."
+    )
+
+
+@require_POST
+@login_required
+def follower_remove(request: HttpRequest, username: str) -> HttpResponse:
+    """Remove ``username`` from the current user's followers (from their followers list)."""
+    follower = get_object_or_404(User.objects.named(username))
+    services.follower_remove(user=request.user, follower=follower)
+    messages.success(request, f"{follower.username} no longer follows you.")
+    return redirect(next_url(request, reverse("members:followers", args=[request.user.username])))
+
+
+@require_POST
+@login_required
+def block(request: HttpRequest, username: str) -> HttpResponse:
+    """Block ``username``: their profile and posts are gone for the current user, and the
+    current user's for them. Unblocking is in the settings, since the profile is gone too."""
+    # Anyone active, even one who blocks the current user already: blocking back is allowed.
+    target = get_object_or_404(User.objects.named(username), is_active=True)
+    try:
+        services.block_create(blocker=request.user, blocked=target)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect(target)
+    messages.success(request, f"You blocked {target.username}. Unblock them here.")
+    return redirect(reverse("members:settings") + "#blocked")
+
+
+@require_POST
+@login_required
+def unblock(request: HttpRequest, username: str) -> HttpResponse:
+    target = get_object_or_404(User.objects.named(username))
+    services.block_delete(blocker=request.user, blocked=target)
+    messages.success(request, f"You unblocked {target.username}.")
+    return redirect(next_url(request, reverse("members:settings") + "#blocked"))

@@ -10,8 +10,8 @@ import random
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from members.models import Follow, User
-from members.services import profile_update
+from members.models import User
+from members.services import follow_create, profile_update
 from posts import services
 from posts.forms import Photo
 from posts.images import avatar_rendition, post_renditions
@@ -122,7 +122,7 @@ def demo_seed(*, password: str, posts_each: int = 3) -> list[User]:
     for person in people:
         for other in people:
             if other != person and rng.random() < 0.7:
-                Follow.objects.get_or_create(follower=person, following=other)
+                follow_create(follower=person, following=other)
     for post in Post.objects.filter(author__in=people):
         for person in rng.sample(people, rng.randint(1, len(people))):
             services.like_create(user=person, post=post)

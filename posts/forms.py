@@ -3,16 +3,20 @@
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from config.decode_slots import decode_slot
 from posts import images
 from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
+from posts.isolated import run_isolated
 from posts.models import (
     ALT_TEXT_MAX_LENGTH,
     CAPTION_MAX_LENGTH,
@@ -24,7 +28,8 @@ from posts.models import (
 T = TypeVar("T")
 
 # One photo at a time per process: gunicorn's threads (deploy/gunicorn.conf.py) would otherwise
-# decode several at once and multiply a worker's peak memory (README, Performance).
+# decode several at once and multiply a worker's peak memory (README, Performance). A decode
+# in a process of its own (posts/isolated.py) does not grow the worker, and does not take it.
 _pipeline = threading.Lock()
 
 
@@ -38,12 +43,32 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
             f"This file is {upload.size / 1_048_576:.1f} MB; the limit is "
             f"{MAX_UPLOAD_BYTES // 1_048_576} MB."
         )
-    data = upload.read()
     try:
-        with _pipeline:
-            return process(data)
-    except ImageError as exc:
-        raise ValidationError(str(exc)) from None
+        pixels = images.full_size_pixels(upload)
+    except ImageError:
+        pixels = 0  # refused from its header: processing says why, decoding nothing
+    finally:
+        upload.seek(0)
+    isolated = pixels >= settings.DECODE_ISOLATE_MIN_PIXELS
+    with _turn(pixels=pixels, isolated=isolated):
+        # Read only now: twenty threads each holding a 20 MB upload would cost 400 MB.
+        data = upload.read()
+        try:
+            return run_isolated(process, data) if isolated else process(data)
+        except ImageError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+@contextmanager
+def _turn(*, pixels: int, isolated: bool) -> Iterator[None]:
+    """This worker's one decode at a time, unless the decode runs in a process of its own; then
+    one of the host's decode slots if it is large (DecoderBusy if none frees in time)."""
+    if isolated:
+        with decode_slot(pixels=pixels):
+            yield
+        return
+    with _pipeline, decode_slot(pixels=pixels):
+        yield
 
 
 def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:
@@ -116,6 +141,15 @@ class SubmittedOnceForm(forms.Form):
     submission = forms.UUIDField(required=False, initial=new_submission, widget=forms.HiddenInput)
 
 
+PHOTOS_REQUIRED = "Choose at least one photo."
+# With JavaScript the page shrinks each photo in the browser before sending it (static/js/app.js):
+# long side at most this, as a JPEG of this quality: twice the 1080-pixel display rendition, so
+# nothing it shows is lost, and an eighth of the bytes of a 12 MP JPEG (bench/run
+# client_resize). Without JavaScript the full-size file arrives and the pipeline shrinks it.
+BROWSER_MAX_SIDE = 2160
+BROWSER_JPEG_QUALITY = 0.85
+
+
 class PostForm(SubmittedOnceForm):
     """One to ten photos, each with optional alt text, and a caption."""
 
@@ -126,7 +160,14 @@ class PostForm(SubmittedOnceForm):
         allow_empty_file=True,
         help_text=f"Up to {PHOTOS_MAX} JPEG, PNG, WebP, GIF or HEIC photos, "
         f"{MAX_UPLOAD_BYTES // 1_048_576} MB each.",
-        widget=MultipleFileInput(attrs={"accept": "image/*,.heic,.heif"}),
+        widget=MultipleFileInput(
+            attrs={
+                "accept": "image/*,.heic,.heif",
+                "data-required-message": PHOTOS_REQUIRED,
+                "data-shrink-to": BROWSER_MAX_SIDE,
+                "data-shrink-quality": BROWSER_JPEG_QUALITY,
+            }
+        ),
     )
     caption = forms.CharField(
         max_length=CAPTION_MAX_LENGTH,
@@ -140,21 +181,27 @@ class PostForm(SubmittedOnceForm):
         self.alt_texts: list[str] = [
             text.strip() for text in (self.data.getlist("alt_text") if self.data else [])
         ]
-        # Which photo (by position) each error is about, for pages that show it beside it.
+        # Why the photo at each position was refused, and what is wrong with an alt text, for
+        # pages that show it beside the photo.
         self.photo_errors: dict[int, str] = {}
+        self.alt_errors: dict[int, str] = {}
 
     def alt_slots(self) -> list[tuple[int, str, str]]:
         """(number, alt text, error) for each of the PHOTOS_MAX photo positions, for the page."""
         texts = self.alt_texts + [""] * (PHOTOS_MAX - len(self.alt_texts))
         return [
-            (index + 1, texts[index], self.photo_errors.get(index, ""))
+            (
+                index + 1,
+                texts[index],
+                self.photo_errors.get(index) or self.alt_errors.get(index, ""),
+            )
             for index in range(PHOTOS_MAX)
         ]
 
     def clean_photos(self) -> list[Photo]:
         uploads = self.cleaned_data["photos"]
         if not uploads:
-            raise ValidationError("Choose at least one photo.")
+            raise ValidationError(PHOTOS_REQUIRED)
         if len(uploads) > PHOTOS_MAX:
             raise ValidationError(f"A post holds at most {PHOTOS_MAX} photos.")
         if over := pixels_over_budget(uploads):
@@ -166,11 +213,15 @@ class PostForm(SubmittedOnceForm):
             alt = self.alt_texts[index] if index < len(self.alt_texts) else ""
             try:
                 alt = ALT_TEXT.clean(alt)
+            except ValidationError as exc:
+                self.alt_errors[index] = exc.messages[0]
+                errors.append(f"Photo {index + 1} ({upload.name}): {exc.messages[0]}")
+                continue
+            try:
                 display, thumbnail = photo_process(upload, post_renditions)
             except ValidationError as exc:
-                message = exc.messages[0]
-                self.photo_errors[index] = message
-                errors.append(f"Photo {index + 1} ({upload.name}): {message}")
+                self.photo_errors[index] = exc.messages[0]
+                errors.append(f"Photo {index + 1} ({upload.name}): {exc.messages[0]}")
                 continue
             photos.append(Photo(display=display, thumbnail=thumbnail, alt_text=alt))
         if errors:

@@ -19,6 +19,8 @@ from typing import IO, Self
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms
 
+from posts import webp
+
 pillow_heif.register_heif_opener()
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # 20 MB
@@ -50,7 +52,7 @@ _EMPTY = "This file is empty."
 _TOO_LARGE = f"This file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
 _NOT_AN_IMAGE = "This file is not an image we can read (JPEG, PNG, WebP, GIF or HEIC)."
 _TOO_MANY_PIXELS = f"This image has more than {MAX_PIXELS // 1_000_000} megapixels."
-_DAMAGED = "This image is damaged or incomplete."
+DAMAGED = "This image is damaged or incomplete."
 
 # How to turn each EXIF orientation upright, and the ones that swap width and height.
 _EXIF_TRANSPOSE = {
@@ -71,8 +73,8 @@ _SIDEWAYS = {
 
 # Opaque modes that reduce() and ICC conversion take as they are; others become RGB first.
 _OPAQUE_MODES = ("RGB", "L", "CMYK")
-# Rows of a full-size image made opaque at a time (a 50 MP RGBA band: 17 MB).
-_BAND_ROWS = 512
+# Rows of a full-size image made opaque at a time (a 50 MP RGBA band: 4 MB).
+_BAND_ROWS = 128
 _WHITE = (255, 255, 255)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
@@ -159,6 +161,16 @@ def post_pixels(file: IO[bytes]) -> int:
     A JPEG counts at the reduced size draft mode decodes it at. Raises ImageError for a header
     ``post_renditions`` would refuse.
     """
+    opened = _open(file, _post_plan)
+    width, height = _decode_size(opened.source, opened.needed)
+    return width * height
+
+
+def full_size_pixels(file: IO[bytes]) -> int:
+    """How many pixels decoding this file may hold at full size, from its header alone: a JPEG
+    at its draft size, every other format whole (a lossless WebP is decoded whole inside
+    libwebp, however small its output). Raises ImageError for a header the pipeline refuses.
+    """
     source = _open(file, _post_plan).source
     return source.width * source.height
 
@@ -233,11 +245,59 @@ def _decode(data: bytes, plan: _Plan) -> tuple[Image.Image, list[_Target], int]:
     opened = _open(io.BytesIO(data), plan)
     source = opened.source
     with _reading_untrusted_image():
-        source.load()
-    image = _upright_srgb(source, opened.needed, opened.transpose)
+        pixels = _pixels(data, source, opened.needed)
+    image = _upright_srgb(pixels, source.info.get("icc_profile"), opened.needed, opened.transpose)
     width, height = opened.upright
     targets = [t.scaled(image.width / width, image.height / height) for t in opened.targets]
     return image, targets, source.width * source.height
+
+
+@dataclass(frozen=True)
+class _Pixels:
+    """Decoded pixels, read a band of rows at a time, so no caller needs a full-size copy."""
+
+    size: tuple[int, int]
+    crop: Callable[[tuple[int, int, int, int]], Image.Image]  # a box of them, as Image.crop
+
+
+def _pixels(data: bytes, source: Image.Image, needed: tuple[int, int]) -> _Pixels:
+    """Decode `source` (opened from `data`) as small as its format allows for `needed`.
+
+    A JPEG is decoded at its draft size, a still WebP scaled by libwebp as it decodes (posts/
+    webp.py), and a HEIC's rows are read from libheif's own buffer rather than copied whole
+    into Pillow; every other format is decoded at full size by Pillow.
+    """
+    size = _decode_size(source, needed)
+    if size != source.size and (scaled := webp.decode_scaled(data, size)) is not None:
+        return _whole(scaled)
+    if source.format == "HEIF":
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        buffer, mode, stride = memoryview(heif.data), heif.mode, heif.stride
+        width = heif.size[0]
+
+        def crop(box: tuple[int, int, int, int]) -> Image.Image:
+            left, top, right, bottom = box
+            band = buffer[top * stride : bottom * stride]
+            rows = Image.frombuffer(mode, (width, bottom - top), band, "raw", mode, stride, 1)
+            whole_width = (left, right) == (0, width)
+            return rows if whole_width else rows.crop((left, 0, right, bottom - top))
+
+        return _Pixels(heif.size, crop)
+    source.load()
+    return _whole(source)
+
+
+def _decode_size(source: Image.Image, needed: tuple[int, int]) -> tuple[int, int]:
+    """The size `_pixels` decodes `source` at: reduced for a still WebP, else `source.size`."""
+    if source.format != "WEBP" or getattr(source, "is_animated", False):
+        return source.size
+    factor = max(1, min(source.width // (2 * needed[0]), source.height // (2 * needed[1])))
+    return (source.width // factor, source.height // factor)
+
+
+def _whole(image: Image.Image) -> _Pixels:
+    """An image already decoded, read a band at a time."""
+    return _Pixels(image.size, image.crop)
 
 
 def _open(file: IO[bytes], plan: _Plan) -> _Opened:
@@ -249,7 +309,7 @@ def _open(file: IO[bytes], plan: _Plan) -> _Opened:
         source = Image.open(file, formats=_FORMATS)
         if source.width * source.height > MAX_PIXELS:
             raise ImageError(_TOO_MANY_PIXELS)
-        transpose = _EXIF_TRANSPOSE.get(source.getexif().get(ExifTags.Base.Orientation))
+        transpose = _EXIF_TRANSPOSE.get(_header_exif(source).get(ExifTags.Base.Orientation))
     upright = source.size[::-1] if transpose in _SIDEWAYS else source.size
     targets = plan(upright)
     scale = min(1.0, max(t.scale for t in targets))
@@ -259,6 +319,21 @@ def _open(file: IO[bytes], plan: _Plan) -> _Opened:
         # other formats ignore this. An animated image loads its first frame only.
         source.draft("RGB", needed)
     return _Opened(source, transpose, upright, targets, needed)
+
+
+def _header_exif(source: Image.Image) -> Image.Exif:
+    """The EXIF found in the header, without decoding any pixels.
+
+    Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the pixel
+    data: a 50 MP PNG's 200 MB, before any bound on decodes could apply. Writers (Pillow,
+    phones, editors) put eXIf before the pixels, where Pillow has already read it on opening.
+    """
+    if source.format == "PNG":
+        exif = Image.Exif()
+        if "exif" in source.info:
+            exif.load(source.info["exif"])
+        return exif
+    return source.getexif()
 
 
 @contextmanager
@@ -280,19 +355,21 @@ def _reading_untrusted_image() -> Iterator[None]:
         except Exception as error:
             # Decoders report bad data as OSError, SyntaxError, ValueError, struct.error, EOFError
             # and more; truncation is an OSError because LOAD_TRUNCATED_IMAGES stays off.
-            raise ImageError(_DAMAGED) from error
+            raise ImageError(DAMAGED) from error
 
 
 def _upright_srgb(
-    source: Image.Image, needed: tuple[int, int], transpose: Image.Transpose | None
+    pixels: _Pixels,
+    icc_profile: bytes | None,
+    needed: tuple[int, int],
+    transpose: Image.Transpose | None,
 ) -> Image.Image:
     """RGB pixels in sRGB, upright, reduced to no less than twice `needed` when much larger."""
-    icc_profile = source.info.get("icc_profile")
-    image = _to_srgb(_opaque_shrunk(source, needed), icc_profile)
+    image = _to_srgb(_opaque_shrunk(pixels, needed), icc_profile)
     return image.transpose(transpose) if transpose is not None else image
 
 
-def _opaque_shrunk(image: Image.Image, needed: tuple[int, int]) -> Image.Image:
+def _opaque_shrunk(pixels: _Pixels, needed: tuple[int, int]) -> Image.Image:
     """`_opaque` pixels, reduced to no less than twice `needed` when much larger.
 
     Formats without draft mode arrive at full size. They are made opaque and reduced a band of
@@ -301,13 +378,14 @@ def _opaque_shrunk(image: Image.Image, needed: tuple[int, int]) -> Image.Image:
     2x margin keeps the final LANCZOS resize close to one from full size, as Pillow's own
     reducing_gap=2 does.
     """
-    factor = min(image.width // (2 * needed[0]), image.height // (2 * needed[1]))
+    full_width, full_height = pixels.size
+    factor = min(full_width // (2 * needed[0]), full_height // (2 * needed[1]))
     if factor <= 1:
-        return _opaque(image)
-    width, height = image.width // factor * factor, image.height // factor * factor
+        return _opaque(pixels.crop((0, 0, full_width, full_height)))
+    width, height = full_width // factor * factor, full_height // factor * factor
     rows = factor * max(1, _BAND_ROWS // factor)
     bands = [
-        _opaque(image.crop((0, top, width, min(top + rows, height)))).reduce(factor)
+        _opaque(pixels.crop((0, top, width, min(top + rows, height)))).reduce(factor)
         for top in range(0, height, rows)
     ]
     shrunk = Image.new(bands[0].mode, (width // factor, height // factor))

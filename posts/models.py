@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from members.models import Follow, member_visibility
+from config.media import photo_url
+from members.models import content_visibility, member_visibility
 from posts.text import TAG_MAX_LENGTH
 
 CAPTION_MAX_LENGTH = 2200
@@ -49,16 +50,12 @@ def post_visibility(viewer, prefix: str = "") -> models.Q:
     """
     author = f"{prefix}author__"
     hidden = models.Q(**{f"{prefix}hidden_at__isnull": True})
-    public = models.Q(**{f"{author}is_private": False})
-    seen = member_visibility(viewer, author)
+    seen = member_visibility(viewer, author) & content_visibility(viewer, author)
     if not viewer.is_authenticated:
-        return seen & public & hidden
-    followed = models.Exists(
-        Follow.objects.filter(follower=viewer.pk, following=models.OuterRef(f"{prefix}author"))
-    )
+        return seen & hidden
     if viewer.is_staff:
         hidden = models.Q()
-    return models.Q(**{f"{prefix}author": viewer.pk}) | (seen & (public | followed) & hidden)
+    return models.Q(**{f"{prefix}author": viewer.pk}) | (seen & hidden)
 
 
 class PostQuerySet(models.QuerySet):
@@ -127,6 +124,16 @@ class PostImage(models.Model):
     def __str__(self) -> str:
         return f"photo {self.order + 1} of {self.post.code}"
 
+    # The photos' URLs: a private account's live shorter (config.storage.private_url). Pages
+    # fetch images with their post and its author, so these cost no query.
+    @property
+    def display_url(self) -> str:
+        return photo_url(self.display, private=self.post.author.is_private)
+
+    @property
+    def thumbnail_url(self) -> str:
+        return photo_url(self.thumbnail, private=self.post.author.is_private)
+
 
 def comment_visibility(viewer, prefix: str = "") -> models.Q:
     """Which comments ``viewer`` may see: on a post they may see (post_visibility), by a member
@@ -185,6 +192,25 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="like_once")]
+        # The latest likers of a post, as activity names them ("alice, bob and 3 others").
+        indexes = [models.Index(fields=["post", "-created", "-id"], name="like_post_recent")]
 
     def __str__(self) -> str:
         return f"{self.user} likes {self.post.code}"
+
+
+class SavedPost(models.Model):
+    """``user`` bookmarked ``post``; only they see what they saved."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_posts"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="saves")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="save_once")]
+        indexes = [models.Index(fields=["user", "-created", "-id"], name="save_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} saved {self.post.code}"

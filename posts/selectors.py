@@ -4,7 +4,7 @@ Lists use keyset pagination: a cursor names the last post shown by (created, id)
 costs the same at post 10 as at post 100,000, and new posts don't shift what comes next.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
@@ -24,7 +24,7 @@ from django.http import Http404
 from config import prepared
 from members.models import Follow, User, viewer_shape
 from members.selectors import count_of
-from posts.models import Comment, Like, Post, PostImage, Tag
+from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag, post_visibility
 
 PAGE_SIZE = 12
 # Up to this many followed accounts, the feed asks each for its newest posts (_feed_rows).
@@ -37,10 +37,13 @@ LATEST_COMMENTS = 2
 class Page:
     posts: list[Post]
     next_cursor: str | None
+    # The feed of a member who follows no one: everyone's recent posts (post_feed).
+    everyone: bool = False
 
 
-def cursor_encode(post: Post) -> str:
-    return f"{int(post.created.timestamp() * 1_000_000)}.{post.pk}"
+def cursor_encode(row: Post) -> str:
+    """The cursor after ``row``: a post, or any row with ``created`` that a list pages by."""
+    return f"{int(row.created.timestamp() * 1_000_000)}.{row.pk}"
 
 
 def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
@@ -79,13 +82,17 @@ def _paged(found: list[Post], size: int) -> Page:
 
 
 def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
-    """``posts`` with like and comment counts and whether ``viewer`` likes each."""
+    """``posts`` with like and comment counts and whether ``viewer`` likes and has saved each
+    (what ``viewer`` may see is the caller's filter: Post.objects.visible_to)."""
     posts = posts.annotate(
         like_count=count_of(Like.objects.filter(post=OuterRef("pk"))),
         comment_count=count_of(Comment.objects.filter(post=OuterRef("pk"))),
     )
     if viewer.is_authenticated:
-        posts = posts.annotate(liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)))
+        posts = posts.annotate(
+            liked=Exists(Like.objects.filter(post=OuterRef("pk"), user=viewer)),
+            saved=Exists(SavedPost.objects.filter(post=OuterRef("pk"), user=viewer)),
+        )
     return posts
 
 
@@ -98,7 +105,12 @@ def _latest_comments(viewer: User) -> ArraySubquery:
         .order_by("-created", "-id")
         .values(
             comment=JSONObject(
-                id="id", text="text", author_id="author_id", username="author__username"
+                id="id",
+                text="text",
+                created="created",
+                hidden_at="hidden_at",
+                author_id="author_id",
+                username="author__username",
             )
         )[:LATEST_COMMENTS]
     )
@@ -109,7 +121,14 @@ def _comments_from(post: Post) -> list[Comment]:
     """``post``'s latest comments (its ``latest`` JSON) as Comments with their authors."""
     found = []
     for row in post.latest:
-        comment = Comment(id=row["id"], text=row["text"], author_id=row["author_id"], post=post)
+        comment = Comment(
+            id=row["id"],
+            text=row["text"],
+            created=datetime.fromisoformat(row["created"]),
+            hidden_at=row["hidden_at"] and datetime.fromisoformat(row["hidden_at"]),
+            author_id=row["author_id"],
+            post=post,
+        )
         comment.author = User(id=row["author_id"], username=row["username"])
         found.append(comment)
     return found
@@ -132,15 +151,17 @@ def _grid(viewer: User) -> QuerySet[Post]:
 
 
 def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
-    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one),
-    with what a card needs every time, in one query: author, counts and the latest comments
-    ``viewer`` may see. Photos are read only for the cards not cached (post_images_load)."""
+    """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one,
+    and then the page says so), with what a card needs every time, in one query: author,
+    counts and the latest comments ``viewer`` may see. Photos are read only for the cards not
+    cached (post_images_load)."""
     after = cursor_decode(cursor)
     shape = ("post_feed", viewer_shape(viewer), after is not None)
     found = prepared.run(shape, _feed_rows, viewer, *(after or ()))
     for post in found:
         post.latest_comments = _comments_from(post)
-    return _paged(found, PAGE_SIZE)
+    page = _paged(found, PAGE_SIZE)
+    return replace(page, everyone=bool(found) and found[0].follows_no_one)
 
 
 def _feed_rows(viewer: User, *after) -> QuerySet[Post]:
@@ -188,7 +209,8 @@ def _feed_rows(viewer: User, *after) -> QuerySet[Post]:
         )
     )
     rows = _with_counts(Post.objects.select_related("author"), viewer)
-    rows = rows.annotate(latest=_latest_comments(viewer))
+    # Read with the posts, not by a query of its own: PostgreSQL evaluates it once per page.
+    rows = rows.annotate(latest=_latest_comments(viewer), follows_no_one=~Exists(follows))
     return rows.filter(pk__in=ids).order_by("-created", "-id")[:size]
 
 
@@ -217,6 +239,36 @@ def _by_author_rows(viewer: User, author: User, *after) -> QuerySet[Post]:
     return _page_rows(shown, rows, after or None, GRID_PAGE_SIZE)
 
 
+def post_saved(*, user: User, cursor: str | None = None) -> Page:
+    """The posts ``user`` saved and may still see, the latest saved first; the cursor names
+    the last save shown, by (when saved, id)."""
+    saves = SavedPost.objects.filter(user=user).filter(post_visibility(user, "post__"))
+    after = cursor_decode(cursor)
+    if after:
+        created, pk = after
+        saves = saves.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+    page = list(saves.order_by("-created", "-id")[: GRID_PAGE_SIZE + 1])
+    shown = page[:GRID_PAGE_SIZE]
+    posts = _grid(user).in_bulk([save.post_id for save in shown])
+    return Page(
+        [posts[save.post_id] for save in shown if save.post_id in posts],
+        cursor_encode(shown[-1]) if len(page) > GRID_PAGE_SIZE else None,
+    )
+
+
+def post_likers(*, post: Post, viewer: User) -> QuerySet[User]:
+    """Who liked ``post``, latest first, among the members ``viewer`` may see, each with
+    whether ``viewer`` follows them."""
+    likers = User.objects.visible_to(viewer).filter(likes__post=post).order_by("-likes__created")
+    if viewer.is_authenticated:
+        likers = likers.annotate(
+            followed_by_viewer=Exists(
+                Follow.objects.filter(follower=viewer, following=OuterRef("pk"))
+            )
+        )
+    return likers
+
+
 def post_detail(*, code: str, viewer: User) -> Post:
     """One post with all its photos and the comments ``viewer`` may see (oldest first)."""
     found = prepared.run(("post_detail", viewer_shape(viewer)), _detail, viewer, code)
@@ -226,6 +278,8 @@ def post_detail(*, code: str, viewer: User) -> Post:
     post_images_load([post])
     shape = ("post_comments", viewer_shape(viewer))
     post.all_comments = prepared.run(shape, _comments, viewer, post.pk)
+    for comment in post.all_comments:
+        comment.post = post  # what their report forms link to, without a query each
     return post
 
 

@@ -7,11 +7,12 @@ from uuid import UUID
 
 from django.db import IntegrityError, models, transaction
 
+from activity import services as activity
 from config.media import objects_rolled_back, rendition_store
 from members.models import User
 from posts import text
 from posts.forms import Photo
-from posts.models import Comment, Like, Post, PostImage, Tag
+from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag
 
 M = TypeVar("M", bound=models.Model)
 
@@ -84,7 +85,7 @@ def _post_store(
             for image in images:
                 image.post = post
             PostImage.objects.bulk_create(images)
-            _links_sync(post)
+            _links_sync(post, new=True)
     return post
 
 
@@ -103,24 +104,42 @@ def post_update(*, post: Post, caption: str, alt_texts: dict[int, str]) -> Post:
 
 def post_delete(*, post: Post) -> None:
     """Delete the post and its rows; its objects go once the deletion has committed."""
-    post.delete()
+    with transaction.atomic():
+        activity.post_withdraw(post=post)
+        post.delete()
 
 
-def _links_sync(post: Post) -> None:
-    """Point the post's tags and mentions at what its caption now says."""
+def _links_sync(post: Post, *, new: bool = False) -> None:
+    """Point the post's tags and mentions at what its caption now says; those it now mentions
+    and did not before are told, those it no longer mentions lose the entry."""
     names = text.hashtags(post.caption)
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
     post.tags.set(Tag.objects.filter(name__in=names))
-    post.mentions.set(User.objects.filter(username__in=text.mentions(post.caption)))
+    # A member who blocks the author, or whom the author blocks, is not mentioned (and so
+    # never told of it).
+    names = text.mentions(post.caption)
+    mentioned = list(User.objects.visible_to(post.author).filter(username__in=names))
+    before = set() if new else set(post.mentions.all())
+    post.mentions.set(mentioned)
+    activity.mentions_notify(
+        actor=post.author, post=post, users=[user for user in mentioned if user not in before]
+    )
+    if before:
+        activity.mentions_withdraw(post=post, users=before.difference(mentioned))
 
 
 def like_create(*, user: User, post: Post) -> None:
     """``user`` likes ``post``; liking again (a double click, a retry) changes nothing."""
-    Like.objects.bulk_create([Like(user=user, post=post)], ignore_conflicts=True)
+    with transaction.atomic():
+        _, created = Like.objects.get_or_create(user=user, post=post)
+        if created:
+            activity.like_notify(user=user, post=post)
 
 
 def like_delete(*, user: User, post: Post) -> None:
-    Like.objects.filter(user=user, post=post).delete()
+    with transaction.atomic():
+        if Like.objects.filter(user=user, post=post).delete()[0]:
+            activity.like_withdraw(user=user, post=post)
 
 
 def comment_create(
@@ -130,11 +149,30 @@ def comment_create(
     return _created_once(
         rows=Comment.objects.filter(author=author),
         submission=submission,
-        create=lambda: transaction.atomic(Comment.objects.create)(
-            author=author, post=post, text=text, submission=submission
-        ),
+        create=lambda: _comment_store(author=author, post=post, body=text, submission=submission),
     )
 
 
+def _comment_store(*, author: User, post: Post, body: str, submission: UUID | None) -> Comment:
+    with transaction.atomic():
+        comment = Comment.objects.create(author=author, post=post, text=body, submission=submission)
+        activity.comment_notify(
+            comment=comment,
+            mentioned=User.objects.filter(username__in=text.mentions(body)),
+        )
+    return comment
+
+
 def comment_delete(*, comment: Comment) -> None:
-    comment.delete()
+    with transaction.atomic():
+        activity.comment_withdraw(comment=comment)
+        comment.delete()
+
+
+def saved_post_create(*, user: User, post: Post) -> None:
+    """``user`` saves ``post``; saving again changes nothing."""
+    SavedPost.objects.bulk_create([SavedPost(user=user, post=post)], ignore_conflicts=True)
+
+
+def saved_post_delete(*, user: User, post: Post) -> None:
+    SavedPost.objects.filter(user=user, post=post).delete()

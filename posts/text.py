@@ -45,11 +45,13 @@ def mentions(text: str) -> list[str]:
     return list(dict.fromkeys(name.lower() for name in MENTION_RE.findall(text)))
 
 
-def linkify(text: str) -> SafeString:
-    """``text`` as HTML: everything escaped, #tags and @mentions linked.
+def linkify(text: str, unlinked: frozenset[str] = frozenset()) -> SafeString:
+    """``text`` as HTML: everything escaped, #tags and @mentions linked, except mentions of the
+    (lowercase) usernames in ``unlinked``, which stay plain text.
 
     As on Instagram, every well-formed @mention is a link; one naming no member leads to the
-    profile page's 404. That keeps pages free of a query to look the names up.
+    profile page's 404. That keeps pages free of a query to look the names up; ``unlinked``
+    holds the few names the viewer must not be led to (members.selectors.unreachable_usernames).
     """
     parts: list[str] = []
     position = 0
@@ -58,6 +60,8 @@ def linkify(text: str) -> SafeString:
         if word:
             url = reverse("posts:tag", kwargs={"name": tag_name(word)})
             link = format_html('<a href="{}">#{}</a>', url, word)
+        elif name.lower() in unlinked:
+            link = escape(match.group(0))
         else:
             url = reverse("members:profile", kwargs={"username": name.lower()})
             link = format_html('<a href="{}">@{}</a>', url, name)

@@ -4,27 +4,33 @@ Likes and comments answer JSON to ``fetch`` (Accept: application/json) and redir
 form post, so every action works without JavaScript too.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import wants_json
 from config.media import StorageUnavailable
+from config.ratelimit import per_member
 from members.selectors import user_suggestions
-from members.views import next_url
+from members.views import PEOPLE_PER_PAGE, next_url
 from posts import cards, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
-from posts.models import Comment, Post, Tag
+from posts.models import Comment, Post, SavedPost, Tag, comment_visibility
 
 SUGGESTIONS = 8
 
 
 def _own_post(request: HttpRequest, code: str) -> Post:
-    """The post, if the current user wrote it: 404 if there is none, 403 if it is another's."""
-    post = get_object_or_404(Post, code=code)
+    """The post, if the current user wrote it: 404 if they may not see it (as if there were
+    none), 403 if they see another's."""
+    post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
     if post.author_id != request.user.pk:
         raise PermissionDenied
     return post
@@ -38,7 +44,7 @@ def feed(request: HttpRequest) -> HttpResponse:
         "page": page,
         "cards": cards.feed_cards(request, page.posts),
         "suggestions": suggestions,
-        "suggestions_aside": cards.suggestions_aside(request, suggestions),
+        "suggestions_list": cards.suggestions(request, suggestions),
     }
     return render(request, "posts/feed.html", context)
 
@@ -70,6 +76,7 @@ def post_new(request: HttpRequest) -> HttpResponse:
                 {
                     "errors": {name: list(errors) for name, errors in form.errors.items()},
                     "photo_errors": form.photo_errors,
+                    "alt_errors": form.alt_errors,
                 },
                 status=status,
             )
@@ -126,8 +133,48 @@ def like(request: HttpRequest, code: str) -> HttpResponse:
     return redirect(next_url(request, post.get_absolute_url()))
 
 
+def likes(request: HttpRequest, code: str) -> HttpResponse:
+    """Who liked the post, with follow buttons."""
+    post = get_object_or_404(
+        Post.objects.visible_to(request.user).select_related("author"), code=code
+    )
+    likers = selectors.post_likers(post=post, viewer=request.user)
+    page = Paginator(likers, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "posts/likes.html", {"post": post, "page": page})
+
+
 @require_POST
 @login_required
+def save(request: HttpRequest, code: str) -> HttpResponse:
+    """Save (or, with action=unsave, unsave) a post; repeating either changes nothing."""
+    post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
+    if request.POST.get("action") == "unsave":
+        services.saved_post_delete(user=request.user, post=post)
+    else:
+        services.saved_post_create(user=request.user, post=post)
+    if wants_json(request):
+        saved = SavedPost.objects.filter(user=request.user, post=post).exists()
+        return JsonResponse({"saved": saved})
+    return redirect(next_url(request, post.get_absolute_url()))
+
+
+def saved(request: HttpRequest, username: str) -> HttpResponse:
+    """The member's saved posts: theirs alone to see; anyone else gets a 404."""
+    if not request.user.is_authenticated or username != request.user.username:
+        raise Http404
+    page = selectors.post_saved(user=request.user, cursor=request.GET.get("after"))
+    context = {"page": page, "grid": cards.grid(page), "title": "Saved"}
+    return render(request, "posts/grid.html", context)
+
+
+@require_POST
+@login_required
+@per_member(
+    "comment",
+    setting="COMMENT_LIMIT_PER_MINUTE",
+    window=timedelta(minutes=1),
+    message="You're commenting too fast. Wait {minutes} minutes and try again.",
+)
 def comment(request: HttpRequest, code: str) -> HttpResponse:
     post = get_object_or_404(Post.objects.visible_to(request.user), code=code)
     form = CommentForm(request.POST)
@@ -154,9 +201,14 @@ def comment(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 @login_required
 def comment_delete(request: HttpRequest, code: str, comment_id: int) -> HttpResponse:
-    """The comment's author, or the post's, may delete it."""
+    """The comment's author, or the post's, may delete it, even where they no longer see it
+    (after a block, say); anyone else is refused where they see it, and finds nothing (404)
+    where they don't."""
+    theirs = Q(author=request.user) | Q(post__author=request.user)
     found = get_object_or_404(
-        Comment.objects.select_related("post"), pk=comment_id, post__code=code
+        Comment.objects.filter(theirs | comment_visibility(request.user)).select_related("post"),
+        pk=comment_id,
+        post__code=code,
     )
     if request.user.pk not in (found.author_id, found.post.author_id):
         raise PermissionDenied

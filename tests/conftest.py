@@ -1,4 +1,4 @@
-"""Shared fixtures: the moto S3 server over real HTTP, the media bucket, and personas."""
+"""Shared fixtures: the moto S3 server over real HTTP, the media bucket, Redis, and personas."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +15,7 @@ from config.secrets import Secrets
 from tests import factories
 from tests.faultproxy import FaultProxy
 from tests.mailserver import Inbox, SMTPServer
+from tests.redisserver import RedisServer
 
 BUCKET = "instagram-test-media"
 REGION = "ap-northeast-2"
@@ -148,6 +149,32 @@ def mailbox(smtp_server, tmp_path) -> Inbox:
     with override_settings(**email):
         yield smtp_server.inbox
     smtp_server.inbox.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port for the whole run."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+def redis_settings(url: str) -> dict:
+    """The cache and session settings production derives from REDIS_URL ``url`` (the
+    per-process caches config/settings.py adds, such as posts.cards' "fragments", kept)."""
+    secrets = Secrets(Path("tests-secrets.json"), {"REDIS_URL": url}, {})
+    caches = {**settings.CACHES, **secrets.caches()}
+    return {"CACHES": caches, "SESSION_ENGINE": secrets.session_engine()}
+
+
+@pytest.fixture
+def redis_cache(redis_server) -> Iterator[RedisServer]:
+    """The app on the run's Redis, as with REDIS_URL: the cache, sessions and rate counters;
+    emptied before and after the test."""
+    redis_server.client().flushdb()
+    with override_settings(**redis_settings(redis_server.url)):
+        yield redis_server
+    redis_server.client().flushdb()
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 import itertools
 
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
 
 from members.models import Follow, User
+from moderation.roles import moderators_group
 from posts.models import Comment, Like, Post, PostImage
 
 PASSWORD = "correct-horse-battery-staple"
@@ -23,6 +25,14 @@ def server_user(**fields) -> User:
     made = user(**fields)
     made.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
     made.save(update_fields=["password"])
+    return made
+
+
+def moderator(**fields) -> User:
+    """Staff in the Moderators group (made by moderation's migration), not a superuser."""
+    made = user(is_staff=True, **fields)
+    # The migration made the group; a flush (transactional tests) may have removed it since.
+    made.groups.add(moderators_group(Group, Permission))
     return made
 
 

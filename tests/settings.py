@@ -6,6 +6,7 @@ tests/conftest.py starts.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 os.environ["DJANGO_SECRETS_FILE"] = str(Path(__file__).with_name("secrets.test.json"))
@@ -34,3 +35,7 @@ STORAGES = {
 }
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+
+# Decode slots of this run's own, so that test runs side by side never wait for each other's
+# photos (servers that tests start use production's default, a folder of the temporary one).
+DECODE_SLOT_DIR = tempfile.mkdtemp(prefix=f"test-decode-slots-{os.getpid()}-")

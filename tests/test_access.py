@@ -1,5 +1,6 @@
 """Every URL that changes state: visitors are sent to log in, others are refused, owners succeed,
-and none of them works without a CSRF token."""
+and none of them works without a CSRF token. Who sees what, persona by persona on every page,
+is the matrix in test_access_matrix.py."""
 
 import pyotp
 import pytest
@@ -10,7 +11,7 @@ from django.test import Client
 from config.models import RateCounter
 from members import services
 from members.models import Follow, User
-from posts.models import Comment, Like, Post
+from posts.models import Comment, Like, Post, SavedPost
 from tests import factories, imagefactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,7 @@ ACTIONS = [
     ("new post", "/posts/new/", lambda w: {"photos": [photo()], "caption": "new one"}, "member",
      lambda w: Post.objects.filter(caption="new one").exists()),
     ("like", "/p/{code}/like/", lambda w: {}, "member", lambda w: Like.objects.exists()),
+    ("save", "/p/{code}/save/", lambda w: {}, "member", lambda w: SavedPost.objects.exists()),
     ("comment", "/p/{code}/comments/", lambda w: {"text": "hello"}, "member",
      lambda w: Comment.objects.filter(text="hello").exists()),
     ("edit post", "/p/{code}/edit/", lambda w: {"caption": "edited"}, "owner",

@@ -4,6 +4,7 @@ Each flow saves screenshots at phone (390x844) and desktop (1280x800) sizes unde
 artifacts/screenshots/; a failed test also keeps a Playwright trace under artifacts/traces/.
 """
 
+import fcntl
 import os
 import re
 from pathlib import Path
@@ -38,11 +39,20 @@ PASSWORD = "through-the-looking-glass"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, django_db_setup, django_db_blocker, s3_secrets, smtp_server) -> str:
+def decode_slots(tmp_path_factory) -> Path:
+    """The site's decode slot files (config/decode_slots.py), its own."""
+    return tmp_path_factory.mktemp("decode-slots")
+
+
+@pytest.fixture(scope="module")
+def site(
+    tmp_path_factory, django_db_setup, django_db_blocker, s3_secrets, smtp_server, decode_slots
+) -> str:
     """The app under gunicorn, as deployed: DEBUG off, collectstatic, WhiteNoise, S3, and mail
     through the loopback SMTP server."""
     with django_db_blocker.unblock():
         secrets = {**production_secrets(s3_secrets), **smtp_server.secrets()}
+    secrets["DECODE_SLOT_DIR"] = str(decode_slots)
     app = project_copy(tmp_path_factory.mktemp("site"))
     with gunicorn(app, secrets) as url:
         yield url
@@ -282,6 +292,25 @@ def test_an_upload_the_server_refuses_says_why_and_keeps_the_form(people, bucket
     expect(page.locator(".preview")).to_have_count(1)
     shot(page, "upload-refused")
     assert bucket.keys() == []
+
+
+def test_a_busy_server_has_the_page_send_the_post_again_by_itself(people, decode_slots, bucket):
+    page = people.open()
+    sign_up(page, "fiona")
+    page.goto("/posts/new/")
+    large = {"name": "large.png", "mimeType": "image/png", "buffer": imagefactory.png(2500, 2000)}
+    page.locator("input[type=file]").set_input_files([large])
+    # Another worker of the host holds the only slot for large decodes.
+    holder = os.open(decode_slots / "slot-0", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        page.get_by_role("button", name="Share").click()
+        expect(page.locator("[data-progress-text]")).to_contain_text("sent again")
+        shot(page, "upload-busy")
+    finally:
+        os.close(holder)
+    expect(page).to_have_url(re.compile(r"/p/\w+/$"), timeout=20_000)
+    assert len(bucket.keys()) == 2
 
 
 def test_everything_works_without_javascript(people, bucket):

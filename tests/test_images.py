@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import GifImagePlugin, Image, ImageCms, JpegImagePlugin
+from PIL import GifImagePlugin, Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 from posts import images
 from posts.images import ImageError, Rendition, avatar_rendition, post_renditions
@@ -343,6 +343,61 @@ def test_transparent_areas_come_out_white(build, marker):
         assert _colour_at(image, 0.95, 0.05) == WHITE
 
 
+def test_a_sideways_png_comes_out_upright():
+    stored = imagefactory._stored(800, 600, 6)
+    buffer = io.BytesIO()
+    stored.save(buffer, "PNG", exif=imagefactory._exif(6, gps=False, metadata=False))
+
+    display, _ = post_renditions(buffer.getvalue())
+
+    assert _size(display) == (600, 750)
+    assert _corners(_open(display)) == UPRIGHT
+
+
+def test_a_pngs_header_is_read_without_decoding_its_pixels(monkeypatch):
+    # Pillow's PNG getexif() would decode all 50 MP (200 MB) to look for EXIF after the
+    # pixels; the header check runs before any bound on decodes, so it must not.
+    photo = imagefactory.png_bomb(7000, 7000)
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda self: pytest.fail("decoded"))
+    assert images.post_pixels(io.BytesIO(photo)) == 49_000_000
+    assert images.full_size_pixels(io.BytesIO(photo)) == 49_000_000
+
+
+def test_a_large_transparent_webp_is_decoded_small_and_comes_out_white_behind(monkeypatch):
+    # Four times the display width: libwebp scales it while decoding (posts/webp.py), so no
+    # full-size copy exists in Python; the result looks as Pillow's full decode would.
+    photo = imagefactory.webp(4800, 3600, transparent_background=True)
+    sizes = []
+    decode_scaled = images.webp.decode_scaled
+    monkeypatch.setattr(
+        images.webp,
+        "decode_scaled",
+        lambda data, size: sizes.append(size) or decode_scaled(data, size),
+    )
+    display, thumbnail = post_renditions(photo)
+    assert sizes == [(2400, 1800)]
+    assert _size(display) == (1080, 810)
+    for rendition in (display, thumbnail):
+        image = _open(rendition)
+        assert _colour_at(image, 0.05, 0.05) == MARKER
+        assert _colour_at(image, 0.95, 0.95) == WHITE
+
+
+def test_a_large_webp_that_libwebp_cannot_scale_is_still_decoded(monkeypatch):
+    monkeypatch.setattr(images.webp, "decode_scaled", lambda data, size: None)
+    display, _ = post_renditions(imagefactory.webp(4800, 3600))
+    assert _corners(_open(display)) == UPRIGHT
+
+
+def test_a_large_sideways_heic_is_read_in_bands_and_comes_out_upright():
+    # Large enough to be reduced while it is read from libheif's buffer, a band at a time.
+    display, thumbnail = post_renditions(imagefactory.heic(4800, 3600, orientation=6))
+
+    assert _size(display) == (1080, 1350)
+    assert _corners(_open(display)) == UPRIGHT
+    assert _corners(_open(thumbnail)) == UPRIGHT
+
+
 def test_a_16_bit_greyscale_png_keeps_its_grey_levels():
     display, _ = post_renditions(imagefactory.png(mode="I;16"))
 
@@ -489,9 +544,9 @@ def test_the_pixels_counted_from_a_header_are_the_pixels_decoded(width, height, 
     decoded = []
     upright_srgb = images._upright_srgb
 
-    def spy(source, needed, transpose):
-        decoded.append(source.width * source.height)
-        return upright_srgb(source, needed, transpose)
+    def spy(pixels, icc_profile, needed, transpose):
+        decoded.append(pixels.size[0] * pixels.size[1])
+        return upright_srgb(pixels, icc_profile, needed, transpose)
 
     counted = images.post_pixels(io.BytesIO(photo))
     with pytest.MonkeyPatch.context() as patch:

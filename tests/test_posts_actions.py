@@ -5,6 +5,7 @@ import re
 import pytest
 from django.test import Client
 
+from members.models import Block
 from posts import services
 from posts.forms import Photo
 from posts.images import post_renditions
@@ -85,6 +86,18 @@ def test_a_comment_is_deleted_by_its_author_or_the_post_s(client, owner, followe
     response = client.post(f"/p/{post.code}/comments/{comment.pk}/delete/")
     assert response.status_code == 302
     assert not Comment.objects.exists()
+
+
+def test_a_commenter_blocked_by_the_post_s_author_still_deletes_their_comment(
+    client, owner, follower, post
+):
+    comment = factories.comment(follower, post)
+    Block.objects.create(blocker=owner, blocked=follower)
+    client.force_login(follower)
+    assert client.get(f"/p/{post.code}/").status_code == 404
+    response = client.post(f"/p/{post.code}/comments/{comment.pk}/delete/", headers=JSON)
+    assert response.status_code == 200
+    assert not Comment.objects.filter(pk=comment.pk).exists()
 
 
 def test_nobody_else_deletes_a_comment(client, follower, outsider, post):

@@ -7,13 +7,16 @@ import pytest
 from django.core.cache import caches
 from django.middleware.csrf import _unmask_cipher_token
 from django.utils import timezone
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.storage import PRIVATE_URL_EXPIRES, PRIVATE_URL_WINDOW, MediaStorage
+from members import services as member_services
 from members.models import Block
 from posts import services
 from posts.cards import CACHE
-from posts.models import Comment, Post
+from posts.models import Comment, Post, PostImage
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -150,6 +153,79 @@ def test_a_cached_card_keeps_its_relative_time_fresh(feed, followed, follower):
     assert ">3h</time>" in feed(follower)
 
 
+def test_my_saved_post_is_marked_for_me_alone(feed, followed, follower, outsider):
+    services.saved_post_create(user=follower, post=followed)
+    mine, theirs = card(feed(follower), followed), card(feed(outsider), followed)
+    assert 'aria-label="Remove from saved"' in mine and 'value="unsave"' in mine
+    assert 'aria-label="Save"' in theirs and 'value="save"' in theirs
+    assert "Remove from saved" not in theirs
+    assert f'action="/p/{followed.code}/save/"' in theirs
+
+
+def test_a_mention_of_a_blocked_member_is_a_link_for_everyone_else_in_either_order(
+    feed, owner, follower, outsider
+):
+    """Olivia mentions Oscar in a caption and a comment; Felix blocks Oscar. Whoever loads the
+    card first, Felix never gets a link to Oscar and Olivia always does."""
+    factories.follow(follower, owner)
+    member_services.block_create(blocker=follower, blocked=outsider)
+    link = '<a href="/oscar/">@oscar</a>'
+    for order in ((owner, follower), (follower, owner)):
+        caches[CACHE].clear()
+        post = factories.post(owner, "with @oscar today")
+        factories.comment(owner, post, "thanks @Oscar and @felix")
+        pages = {viewer.pk: card(feed(viewer), post) for viewer in order}
+        mine, felix = pages[owner.pk], pages[follower.pk]
+        assert mine.count(link) == 1 and '<a href="/oscar/">@Oscar</a>' in mine
+        assert 'href="/oscar/"' not in felix
+        assert "with @oscar today" in felix and "thanks @Oscar and" in felix
+        assert '<a href="/felix/">@felix</a>' in felix  # other mentions stay links
+
+
+def test_a_member_in_no_block_shares_the_card_of_a_mention_with_everyone(
+    feed, followed, owner, follower
+):
+    post = factories.post(owner, "hello @oscar")
+    feed(owner)
+    entries = len(caches[CACHE]._cache)
+    assert '<a href="/oscar/">@oscar</a>' in card(feed(follower), post)
+    assert len(caches[CACHE]._cache) == entries + 1  # Felix's suggestions only
+
+
+def test_a_private_account_s_cached_card_gets_new_short_lived_photo_urls(
+    feed, monkeypatch, owner, follower
+):
+    owner.is_private = True
+    owner.save()
+    factories.follow(follower, owner)
+    post = factories.post(owner, "olivia only")
+    key = post.images.get().display.name
+    monkeypatch.setattr(MediaStorage, "clock", staticmethod(lambda: 1_773_500_400 + 60))
+    first = card(feed(follower), post)
+    assert re.findall(re.escape(key) + r"\?[^\"]*?X-Amz-Expires=(\d+)", first) == [
+        str(PRIVATE_URL_EXPIRES)
+    ]
+    later = 1_773_500_400 + PRIVATE_URL_WINDOW + 60  # the next ten minutes, the same hour
+    monkeypatch.setattr(MediaStorage, "clock", staticmethod(lambda: later))
+    again = card(feed(follower), post)
+    assert again != first
+    assert escape(PostImage.objects.get(post=post).display_url) in again
+
+
+def test_a_hidden_comment_is_marked_for_its_author_only(feed, followed, owner, outsider):
+    Comment.objects.filter(post=followed).update(hidden_at=timezone.now())
+    theirs = card(feed(outsider), followed)
+    assert "lovely" in theirs and "(hidden by a moderator)" in theirs
+    assert "hidden by a moderator" not in feed(owner)
+
+
+def test_a_cached_card_keeps_its_comment_ages_fresh(feed, followed, follower):
+    earlier = timezone.now() - timezone.timedelta(hours=5)
+    Comment.objects.filter(post=followed).update(created=earlier)
+    page = card(feed(follower), followed)
+    assert re.search(r'class="comment__age muted"[^>]*>5h</time>', page)
+
+
 def test_cards_render_once_for_every_viewer(feed, followed, follower, outsider, owner):
     caches[CACHE].clear()
     feed(follower)
@@ -176,7 +252,7 @@ def test_any_caption_and_comment_stay_text_in_a_cached_card(client, owner, capti
     client.get("/")
     page = card(client.get("/").content.decode(), post)
     assert "\x00" not in page
-    assert page.count("<form") == 3  # like, the comment's delete, the new comment
+    assert page.count("<form") == 4  # like, save, the comment's delete, the new comment
     assert page.count("<script") == 0
     Post.objects.filter(pk=post.pk).delete()
 

@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from PIL import Image
 
 from posts import forms, images
-from posts.models import Post, PostImage, Tag
+from posts.models import ALT_TEXT_MAX_LENGTH, Post, PostImage, Tag
 from tests import imagefactory
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +118,29 @@ def test_errors_come_back_as_json_for_the_photo_they_concern(client, member, buc
     response = share(client, imagefactory.jpeg(800, 600), b"nope", accept_json=True)
     assert response.status_code == 400
     assert "not an image" in response.json()["photo_errors"]["1"]
+    assert bucket.keys() == []
+
+
+def test_sharing_without_a_photo_says_to_choose_one_and_keeps_the_caption(client, member, bucket):
+    response = share(client, caption="Words only")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert forms.PHOTOS_REQUIRED in page and "Words only" in page
+    assert share(client, accept_json=True).json()["errors"]["photos"] == [forms.PHOTOS_REQUIRED]
+
+
+def test_a_too_long_alt_text_is_an_alt_text_error_not_a_refused_photo(client, member, bucket):
+    response = share(
+        client,
+        imagefactory.jpeg(800, 600),
+        b"nope",
+        alt=["x" * (ALT_TEXT_MAX_LENGTH + 1), "fine"],
+        accept_json=True,
+    )
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["alt_errors"]["0"] == f"Alt text is limited to {ALT_TEXT_MAX_LENGTH} characters."
+    assert answer["photo_errors"].keys() == {"1"}
     assert bucket.keys() == []
 
 

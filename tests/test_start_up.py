@@ -110,15 +110,7 @@ def test_bin_run_stops_in_one_line(tmp_path):
 
 def test_gunicorn_with_the_deploy_config_stops_in_one_line_before_any_worker(tmp_path):
     app = app_with(tmp_path, MISTAKE)
-    command = [
-        BIN / "gunicorn",
-        "-c",
-        "deploy/gunicorn.conf.py",
-        "--bind",
-        f"127.0.0.1:{free_port()}",
-    ]
-
-    result = run(app, command, WEB_CONCURRENCY="3")
+    result = run(app, deployed_gunicorn(), WEB_CONCURRENCY="3")
 
     assert_one_line(result, app)
     assert "Booting worker" not in result.stderr
@@ -138,15 +130,7 @@ def test_a_gunicorn_worker_stops_its_master_in_one_line(tmp_path):
 
 def test_the_traceback_shows_with_the_environment_switch(tmp_path):
     app = app_with(tmp_path, MISTAKE)
-    command = [
-        BIN / "gunicorn",
-        "-c",
-        "deploy/gunicorn.conf.py",
-        "--bind",
-        f"127.0.0.1:{free_port()}",
-    ]
-
-    result = run(app, command, DJANGO_TRACEBACK="1")
+    result = run(app, deployed_gunicorn(), DJANGO_TRACEBACK="1")
 
     assert result.returncode != 0
     assert "Traceback (most recent call last):" in result.stderr

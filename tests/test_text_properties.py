@@ -157,7 +157,7 @@ def test_posts_profiles_and_feeds_show_any_text(
         assert all(text in page(as_follower, "/") for text in shown)
         profile = page(as_owner, "/olivia/")
         assert escape(full_name) in profile and escape(alt) in profile
-        assert linebreaksbr(bio, autoescape=True) in profile
+        assert linebreaksbr(linkify(bio)) in profile  # bios link tags and mentions too
 
     rolled_back(example)
 

@@ -22,6 +22,8 @@ ICONS = {
     'stroke="currentColor" stroke-width="2" stroke-linejoin="round"/>',
     "comment": f'<path d="M20.5 11.7a8.5 8.5 0 0 1-12.6 7.5L3.5 20.5l1.4-4.2A8.5 8.5 0 1 1 20.5 '
     f'11.7z" {STROKE} stroke-linejoin="round"/>',
+    "bookmark": '<path d="M5.5 3.5h13v17L12 15l-6.5 5.5z" fill="{fill}" stroke="currentColor" '
+    'stroke-width="2" stroke-linejoin="round"/>',
     "photos": '<rect x="7" y="3" width="14" height="14" rx="2" fill="currentColor"/>'
     f'<path d="M4 7v12a2 2 0 0 0 2 2h12" {STROKE}/>',
 }

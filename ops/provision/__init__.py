@@ -1,10 +1,11 @@
-"""Provision what the app needs on AWS, safe by default: S3, IAM, security groups and RDS.
+"""Provision what the app needs on AWS, safe by default: S3, IAM, security groups, RDS and (with
+``--redis``) ElastiCache.
 
 Each step compares what exists with what should exist and changes only the difference, so a
 second run changes nothing and says so, and a dry run prints the plan without changing anything.
 Access goes through one least-privilege policy on ``<bucket>/media/*``; the database admits
-PostgreSQL only from the web servers' security group. One module per AWS service holds its
-steps; ``Provisioner.run`` is the plan that orders them.
+PostgreSQL (and the cache, Redis) only from the web servers' security group. One module per AWS
+service holds its steps; ``Provisioner.run`` is the plan that orders them.
 """
 
 from collections.abc import Callable
@@ -13,8 +14,9 @@ from typing import Any
 import boto3
 
 from ops import ses
+from ops.provision.elasticache import CacheSteps
 from ops.provision.iam import IamSteps, media_policy_document
-from ops.provision.network import NetworkSteps, db_rules, web_rules
+from ops.provision.network import NetworkSteps, cache_rules, db_rules, web_rules
 from ops.provision.plan import Options, ProvisionError
 from ops.provision.rds import DatabaseSteps
 from ops.provision.s3 import BucketSteps
@@ -23,7 +25,7 @@ from ops.provision.secrets_file import SecretsFileSteps
 __all__ = ["Options", "ProvisionError", "Provisioner", "media_policy_document"]
 
 
-class Provisioner(BucketSteps, IamSteps, NetworkSteps, DatabaseSteps, SecretsFileSteps):
+class Provisioner(BucketSteps, IamSteps, NetworkSteps, DatabaseSteps, CacheSteps, SecretsFileSteps):
     """Bring the AWS account to ``options``, reporting each change (or planned change)."""
 
     def __init__(
@@ -47,6 +49,7 @@ class Provisioner(BucketSteps, IamSteps, NetworkSteps, DatabaseSteps, SecretsFil
         self.rds = session.client("rds", region_name=region)
         self.sts = session.client("sts", region_name=region)
         self.ses = session.client("ses", region_name=region)
+        self.elasticache = session.client("elasticache", region_name=region)
         self.mail: ses.MailIdentity | None = None
 
     def run(self) -> list[str]:
@@ -84,7 +87,18 @@ class Provisioner(BucketSteps, IamSteps, NetworkSteps, DatabaseSteps, SecretsFil
         self.outputs.update(web_security_group=web_group, db_security_group=db_group)
         self.db_subnet_group(vpc_id)
         instance = self.database(db_group)
-        self.secrets_file(instance)
+        redis_url = None
+        if self.options.redis:
+            cache_group = self.security_group(
+                self.options.cache_name,
+                "Cache: Redis (Valkey) from the web servers only",
+                vpc_id,
+                cache_rules(web_group),
+            )
+            self.outputs["cache_security_group"] = cache_group
+            self.cache_subnet_group(vpc_id)
+            redis_url = self.cache(cache_group)
+        self.secrets_file(instance, redis_url=redis_url)
         return self.changes
 
     def change(self, description: str, action: Callable[[], Any]) -> Any:

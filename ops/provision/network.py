@@ -1,4 +1,5 @@
-"""Security groups: HTTP(S) from anywhere, SSH from the operator, PostgreSQL from web servers."""
+"""Security groups: HTTP(S) from anywhere, SSH from the operator, PostgreSQL and Redis from web
+servers."""
 
 from typing import Any, NamedTuple
 
@@ -6,6 +7,7 @@ from ops.provision.plan import ProvisionError
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 POSTGRES_PORT = 5432
+REDIS_PORT = 6379
 
 
 class Rule(NamedTuple):
@@ -48,6 +50,11 @@ def web_rules(ssh_cidr: str) -> set[Rule]:
 def db_rules(web_group_id: str) -> set[Rule]:
     """PostgreSQL only from the web servers' security group."""
     return {Rule("tcp", POSTGRES_PORT, POSTGRES_PORT, web_group_id)}
+
+
+def cache_rules(web_group_id: str) -> set[Rule]:
+    """Redis (Valkey) only from the web servers' security group."""
+    return {Rule("tcp", REDIS_PORT, REDIS_PORT, web_group_id)}
 
 
 def rules_of(permissions: list[dict[str, Any]]) -> set[Rule]:

@@ -30,6 +30,9 @@ class Options:
     # The address mail comes from, and whether SES verifies its domain or the address alone.
     mail_from: str = ""
     ses_identity: str = "domain"
+    # An ElastiCache cache for every web server (REDIS_URL), and its node's size.
+    redis: bool = False
+    cache_node_type: str = "cache.t4g.micro"
 
     def __post_init__(self) -> None:
         try:
@@ -81,3 +84,8 @@ class Options:
     def db_name(self) -> str:
         """The security group, DB subnet group and RDS instance of the database."""
         return f"{self.name}-db"
+
+    @property
+    def cache_name(self) -> str:
+        """The security group, cache subnet group and ElastiCache replication group."""
+        return f"{self.name}-cache"

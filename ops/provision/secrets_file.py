@@ -1,10 +1,11 @@
 """The app's secrets file: what the app needs to run on what was provisioned."""
 
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ops.provision.network import POSTGRES_PORT
+from ops.provision.network import POSTGRES_PORT, REDIS_PORT
 from ops.provision.rds import APP_DATABASE
 from ops.secrets_file import secrets_read, secrets_write
 
@@ -12,10 +13,13 @@ from ops.secrets_file import secrets_read, secrets_write
 class SecretsFileSteps:
     """Provisioner step for the secrets file."""
 
-    def secrets_file(self, instance: dict[str, Any] | None) -> None:
+    def secrets_file(
+        self, instance: dict[str, Any] | None, *, redis_url: str | None = None
+    ) -> None:
         """Write what the app needs to run here into the secrets file: a new SECRET_KEY and
-        database password, the site's hosts, the bucket and the database. Never overwrite what
-        the operator set there, but say where it differs."""
+        database password, the site's hosts, the bucket, the database and the REDIS_URL of a
+        cache made just now. Never overwrite what the operator set there, but say where it
+        differs."""
         path = self.options.secrets_path
         current = secrets_read(path)
         # Only a dry run gets here before the instance (and so its endpoint) exists.
@@ -42,7 +46,10 @@ class SecretsFileSteps:
                 }
             },
         }
+        if redis_url:
+            generated["REDIS_URL"] = redis_url
         missing = {key: value for key, value in generated.items() if key not in current}
+        self._cache_url_check(path, current, redis_url)
         for key, value in expected.items():
             if key not in current:
                 missing[key] = value
@@ -55,4 +62,22 @@ class SecretsFileSteps:
             self.change(
                 f"write {', '.join(missing)} to {path} (mode 600)",
                 lambda: secrets_write(path, missing),
+            )
+
+    def _cache_url_check(self, path: Path, current: dict[str, Any], redis_url: str | None) -> None:
+        """Say when the file's REDIS_URL cannot reach the cache that ``--redis`` keeps."""
+        if not self.options.redis:
+            return
+        name, endpoint = self.options.cache_name, self.outputs.get("cache_endpoint")
+        if redis_url and current.get("REDIS_URL"):
+            self.report(
+                f"! {path}: REDIS_URL names another server: left alone. Cache {name}'s password "
+                f"was not kept: set a new one (aws elasticache modify-replication-group "
+                f"--replication-group-id {name} --auth-token NEW --auth-token-update-strategy "
+                f"SET) and put rediss://:NEW@{endpoint}:{REDIS_PORT}/0 there."
+            )
+        elif not redis_url and not current.get("REDIS_URL"):
+            self.report(
+                f"! {path}: no REDIS_URL for cache {name}, which exists: its password was "
+                f"written to the secrets file that made it; copy REDIS_URL from there."
             )

@@ -8,10 +8,20 @@ register = template.Library()
 register.filter("ago", ago)
 
 
-@register.filter
-def linked(text: str) -> SafeString:
-    """User text, escaped, with #tags and @mentions linked."""
-    return linkify(text)
+@register.simple_tag(takes_context=True)
+def linked(context, text: str) -> SafeString:
+    """User text, escaped, with #tags and @mentions linked: ``{% linked comment.text %}``.
+
+    Mentions of members the viewer blocks, or is blocked by, are not links. A tag rather than
+    a filter because it needs the viewer (posts.cards.unlinked_names: read once per request,
+    and only for a viewer in a block at all). In a card rendered for the cache, which sees no
+    viewer, the names not to link are those its key names (posts.cards.feed_cards).
+    """
+    if context.get(cards.SLOTTED):
+        return linkify(text, context.get(cards.UNLINKED, frozenset()))
+    if "@" not in text:
+        return linkify(text)
+    return linkify(text, cards.unlinked_names(context.get("request")))
 
 
 @register.simple_tag(takes_context=True)

@@ -50,11 +50,33 @@ async function sendLike(form) {
   }
 }
 
+/* Saving: the bookmark button, pressed again to unsave. */
+async function sendSave(form) {
+  if (form.dataset.busy) return;
+  form.dataset.busy = "1";
+  try {
+    const response = await postForm(form);
+    if (response.ok) {
+      const { saved } = await response.json();
+      const button = form.querySelector("button");
+      form.querySelector("input[name=action]").value = saved ? "unsave" : "save";
+      button.setAttribute("aria-pressed", String(saved));
+      button.setAttribute("aria-label", saved ? "Remove from saved" : "Save");
+      button.querySelector("path").setAttribute("fill", saved ? "currentColor" : "none");
+    }
+  } finally {
+    delete form.dataset.busy;
+  }
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.matches("[data-like]")) {
     event.preventDefault();
     sendLike(form);
+  } else if (form.matches("[data-save]")) {
+    event.preventDefault();
+    sendSave(form);
   } else if (form.matches("[data-comment-form]")) {
     event.preventDefault();
     sendComment(form);
@@ -221,9 +243,63 @@ function enhance(photos) {
   enhanceCarousel(photos);
 }
 
-/* New post: previews, alt text beside each photo, a progress bar, errors beside their photo. */
+/* New post: photos shrunk in the browser before they are sent, previews, alt text beside each
+   photo, a progress bar, errors beside their photo. */
+
+/* The photo as a JPEG whose long side is at most `maxSide`, upright (its EXIF orientation
+   applied), transparency on white as the server does it (posts/images.py). The file itself when
+   it is small enough already, when this browser cannot decode it (HEIC in Chromium), or when the
+   JPEG would not be smaller: the server takes whatever it takes without JavaScript. */
+async function shrunk(file, maxSide, quality) {
+  if (!maxSide || typeof createImageBitmap !== "function" || typeof OffscreenCanvas !== "function") {
+    return file;
+  }
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch {
+    return file;
+  }
+  try {
+    const scale = maxSide / Math.max(bitmap.width, bitmap.height);
+    if (scale >= 1) return file;
+    const canvas = new OffscreenCanvas(
+      Math.max(1, Math.round(bitmap.width * scale)),
+      Math.max(1, Math.round(bitmap.height * scale)),
+    );
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.imageSmoothingQuality = "high";
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await canvas.convertToBlob({ type: "image/jpeg", quality });
+    if (blob.size >= file.size) return file;
+    const name = `${file.name.replace(/\.[^.]*$/, "") || "photo"}.jpg`;
+    return new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified });
+  } catch {
+    return file;
+  } finally {
+    bitmap.close();
+  }
+}
+
+/* A square standing in for a photo that shows no preview: its kind (from the name) and a note. */
+function photoTile(file, note) {
+  const tile = document.createElement("div");
+  tile.className = "preview__tile";
+  const kind = document.createElement("strong");
+  const extension = /\.([^./]{1,8})$/.exec(file.name);
+  kind.textContent = extension ? extension[1].toUpperCase() : "File";
+  const text = document.createElement("span");
+  text.textContent = note;
+  tile.append(kind, text);
+  return tile;
+}
+
 function enhanceNewPost(form) {
   const input = form.querySelector("input[type=file]");
+  const field = input.closest(".field");
+  const picker = form.querySelector(`label[for="${input.id}"]`);
   const previews = form.querySelector("[data-previews]");
   const slots = [...form.querySelectorAll("[data-alt-slot]")];
   const fieldset = form.querySelector("[data-alt-texts]");
@@ -232,55 +308,121 @@ function enhanceNewPost(form) {
   const label = status.querySelector("[data-progress-text]");
   const submit = form.querySelector("button[type=submit]");
   const max = slots.length;
-  let files = [];
+  /* Each chosen photo: its file, the promise of the file to send, and whether it previews. The
+     copies are made one after another as photos are chosen, so one decoded photo at a time
+     takes the phone's memory, and most are ready by the time Share is pressed. */
+  let photos = [];
+  let shrinking = Promise.resolve();
 
   fieldset.hidden = true;
+  // The input empties after each choice (to add more), so its own "No file chosen" would be
+  // wrong beside the previews: the label is the button, the input stays for keyboards.
+  input.classList.add("visually-hidden");
+  picker.classList.add("button", "button--secondary", "picker");
+  render();
+
   input.addEventListener("change", () => {
-    files = files.concat([...input.files]).slice(0, max);
+    for (const file of [...input.files].slice(0, max - photos.length)) {
+      const sending = shrinking.then(() =>
+        shrunk(file, Number(input.dataset.shrinkTo), Number(input.dataset.shrinkQuality)),
+      );
+      shrinking = sending;
+      photos.push({ file, sending, previews: true });
+    }
     input.value = "";
+    showMissing(false);
     render();
   });
 
-  function render(errors = {}) {
+  function render(refusals = {}, altErrors = {}) {
     previews.replaceChildren();
-    files.forEach((file, index) => {
+    photos.forEach((photo, index) => {
       const item = document.createElement("li");
       item.className = "preview";
       item.dataset.index = index;
-      const image = document.createElement("img");
-      image.src = URL.createObjectURL(file);
-      image.alt = `Preview of photo ${index + 1}`;
-      image.addEventListener("load", () => URL.revokeObjectURL(image.src));
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "preview__remove";
       remove.setAttribute("aria-label", `Remove photo ${index + 1}`);
       remove.textContent = "×";
       remove.addEventListener("click", () => {
-        files.splice(index, 1);
+        photos.splice(index, 1);
         render();
       });
       const slot = slots[index];
-      slot.querySelector("label").textContent = `Alt text for photo ${index + 1} (${file.name})`;
+      slot.querySelector("label").textContent = `Alt text for photo ${index + 1} (${photo.file.name})`;
       slot.querySelectorAll(".error").forEach((old) => old.remove());
-      slot.classList.toggle("field--error", index in errors);
-      if (index in errors) {
-        const error = document.createElement("p");
-        error.className = "error";
-        error.setAttribute("role", "alert");
-        error.textContent = errors[index];
-        slot.appendChild(error);
+      slot.classList.toggle("field--error", index in altErrors);
+      if (index in altErrors) slot.appendChild(errorLine(altErrors[index]));
+      if (index in refusals) {
+        // Refused: a tile and the reason in place of the photo and its alt text.
+        item.classList.add("preview--refused");
+        const reason = document.createElement("div");
+        reason.className = "preview__reason";
+        const name = document.createElement("p");
+        name.className = "preview__name";
+        name.textContent = `Photo ${index + 1} (${photo.file.name}) can't be shared`;
+        reason.append(name, errorLine(refusals[index]));
+        item.append(photoTile(photo.file, "Refused"), remove, reason);
+        fieldset.appendChild(slot);
+      } else {
+        item.append(preview(photo, index), remove, slot);
       }
-      item.append(image, remove, slot);
       previews.appendChild(item);
     });
-    slots.slice(files.length).forEach((slot) => fieldset.appendChild(slot));
-    submit.disabled = files.length === 0;
+    slots.slice(photos.length).forEach((slot) => fieldset.appendChild(slot));
+    picker.textContent = photos.length ? "Add more photos" : "Choose photos";
   }
 
-  form.addEventListener("submit", (event) => {
+  function preview(photo, index) {
+    if (!photo.previews) return photoTile(photo.file, "No preview");
+    const image = document.createElement("img");
+    image.src = URL.createObjectURL(photo.file);
+    image.alt = `Preview of photo ${index + 1}`;
+    image.addEventListener("load", () => URL.revokeObjectURL(image.src));
+    // A file this browser cannot show (HEIC in Chromium, or no image at all) gets a tile rather
+    // than a broken-image icon; the server decides whether it is a photo.
+    image.addEventListener("error", () => {
+      URL.revokeObjectURL(image.src);
+      photo.previews = false;
+      image.replaceWith(photoTile(photo.file, "No preview"));
+    });
+    return image;
+  }
+
+  function errorLine(message) {
+    const error = document.createElement("p");
+    error.className = "error";
+    error.setAttribute("role", "alert");
+    error.textContent = message;
+    return error;
+  }
+
+  function showMissing(missing) {
+    field.classList.toggle("field--error", missing);
+    field.querySelectorAll("[data-missing]").forEach((old) => old.remove());
+    if (!missing) return;
+    const error = errorLine(input.dataset.requiredMessage);
+    error.dataset.missing = "";
+    field.appendChild(error);
+    input.focus();
+  }
+
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!files.length) return;
+    if (form.dataset.busy) return;
+    if (!photos.length) {
+      showMissing(true);
+      return;
+    }
+    form.dataset.busy = "1";
+    submit.disabled = true;
+    const count = `${photos.length} photo${photos.length === 1 ? "" : "s"}`;
+    status.hidden = false;
+    status.dataset.state = "preparing";
+    label.textContent = `Preparing ${count}…`;
+    bar.removeAttribute("value");
+    const files = await Promise.all(photos.map((photo) => photo.sending));
     const data = new FormData();
     data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
     data.append("caption", form.querySelector("[name=caption]").value);
@@ -289,6 +431,14 @@ function enhanceNewPost(form) {
       data.append("photos", file, file.name);
       data.append("alt_text", slots[index].querySelector("input").value);
     });
+    status.hidden = false;
+    submit.disabled = true;
+    send(data);
+  });
+
+  /* A 429 with Retry-After means the server is busy with other photos (config/decode_slots.py):
+     the same post (same one-time key) goes again after the wait, without asking. */
+  function send(data) {
     const request = new XMLHttpRequest();
     request.open("POST", formAction(form));
     request.setRequestHeader("Accept", "application/json");
@@ -302,6 +452,13 @@ function enhanceNewPost(form) {
       } catch {
         result = { error: UNEXPECTED };
       }
+      const retryAfter = Number(request.getResponseHeader("Retry-After"));
+      if (request.status === 429 && retryAfter > 0 && retryAfter <= 60) {
+        status.dataset.state = "waiting";
+        label.textContent = result.error || "Busy, sending again…";
+        window.setTimeout(() => send(data), retryAfter * 1000);
+        return;
+      }
       if (request.status === 201) {
         bar.value = 100;
         status.dataset.state = "done";
@@ -314,24 +471,26 @@ function enhanceNewPost(form) {
     request.addEventListener("error", () =>
       finish({ errors: { __all__: ["The upload failed. Check your connection and try again."] } }),
     );
-    status.hidden = false;
     status.dataset.state = "uploading";
-    label.textContent = `Uploading ${files.length} photo${files.length === 1 ? "" : "s"}…`;
+    label.textContent = `Uploading ${count}…`;
     bar.value = 0;
-    submit.disabled = true;
     request.send(data);
-  });
+  }
 
   function finish(result) {
+    delete form.dataset.busy;
+    submit.disabled = false;
     status.hidden = true;
     status.dataset.state = "failed";
-    const photoErrors = result.photo_errors || {};
-    render(photoErrors);
+    const refusals = result.photo_errors || {};
+    const altErrors = result.alt_errors || {};
+    render(refusals, altErrors);
     const errors = result.errors || {};
     // An error the whole request met (config/errors.py: CSRF, too large, too many files).
     const general = result.error ? [result.error] : [];
     general.push(...(errors.__all__ || []), ...(errors.caption || []));
-    if (errors.photos && !Object.keys(photoErrors).length) general.push(...errors.photos);
+    const besidePhotos = Object.keys(refusals).length + Object.keys(altErrors).length;
+    if (errors.photos && !besidePhotos) general.push(...errors.photos);
     showFormError(form, general.join(" "));
     const first = form.querySelector(".error");
     if (first) first.scrollIntoView({ block: "center" });

@@ -14,6 +14,8 @@ OUTPUT_LABELS = {
     "db_security_group": "database's security group",
     "db_endpoint": "RDS endpoint",
     "db_master_secret": "RDS master password (Secrets Manager secret)",
+    "cache_security_group": "cache's security group",
+    "cache_endpoint": "ElastiCache endpoint (REDIS_URL in the secrets file)",
     "ses_identity": "SES identity the app sends mail as",
     "ses_dkim_records": "DNS records to add for DKIM (then SES verifies the domain)",
 }
@@ -21,8 +23,8 @@ OUTPUT_LABELS = {
 
 class Command(BaseCommand):
     help = (
-        "Provision S3, IAM, security groups, RDS and (with --mail-from) SES for the app, safe by "
-        "default. Idempotent: "
+        "Provision S3, IAM, security groups, RDS, (with --mail-from) SES and (with --redis) "
+        "ElastiCache for the app, safe by default. Idempotent: "
         "a second run changes nothing. --dry-run prints the plan."
     )
     requires_system_checks = []
@@ -78,6 +80,14 @@ class Command(BaseCommand):
             default="domain",
             help="Verify the whole domain of --mail-from with DKIM (default), or the address only.",
         )
+        parser.add_argument(
+            "--redis",
+            action="store_true",
+            help="Also make an ElastiCache (Valkey) cache, reachable only from the web servers, "
+            "for the cache, sessions and rate counters, and write its REDIS_URL to the secrets "
+            "file.",
+        )
+        parser.add_argument("--cache-node-type", default="cache.t4g.micro")
         parser.add_argument("--dry-run", action="store_true", help="Print the plan only.")
 
     def handle(self, *args, **options):
@@ -99,6 +109,8 @@ class Command(BaseCommand):
                 multi_az=options["multi_az"],
                 mail_from=options["mail_from"],
                 ses_identity=options["ses_identity"],
+                redis=options["redis"],
+                cache_node_type=options["cache_node_type"],
             )
             provisioner = Provisioner(
                 plan, session=session, dry_run=options["dry_run"], report=self.stdout.write

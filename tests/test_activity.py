@@ -1,0 +1,352 @@
+"""The activity page and its badge: what members are told, grouped, in what order, at what cost."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from activity import services as activity
+from activity.models import Notification
+from members import services as member_services
+from members.models import Block, User
+from posts import services as post_services
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+ACTIVITY = "/accounts/activity/"
+
+
+def entries(client) -> list[str]:
+    """The activity page's entries as text, one line each, newest first."""
+    page = client.get(ACTIVITY)
+    assert page.status_code == 200
+    found = re.findall(r'<p class="activity__text">(.*?)</p>', page.content.decode(), re.S)
+    return [" ".join(re.sub(r"<[^>]+>", "", entry).split()) for entry in found]
+
+
+def badge(client) -> str | None:
+    """The unread count in the navigation of an ordinary page, or None without one."""
+    page = client.get("/explore/").content.decode()
+    found = re.search(r'<span class="badge" data-unread>([^<]*)<', page)
+    return found.group(1) if found else None
+
+
+def like(user, post) -> None:
+    post_services.like_create(user=user, post=post)
+
+
+def test_a_like_shows_in_the_author_s_activity_with_a_badge_until_opened(client, owner, follower):
+    post = factories.post(owner, "sunset")
+    like(follower, post)
+    client.force_login(owner)
+    assert badge(client) == "1"
+    page = client.get(ACTIVITY).content.decode()
+    assert "felix liked your post." in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert f'href="/p/{post.code}/"' in page
+    assert f"media/posts/{post.code}-0-t.jpg?" in page
+    assert "activity__entry--new" in page
+    assert badge(client) is None
+    assert "activity__entry--new" not in client.get(ACTIVITY).content.decode()
+
+
+def test_likes_of_one_post_are_one_entry_naming_the_latest_two(client, owner):
+    post = factories.post(owner)
+    likers = [factories.user(username=name) for name in ["ann", "ben", "cat", "dan", "eve"]]
+    for liker in likers:
+        like(liker, post)
+    client.force_login(owner)
+    [entry] = entries(client)
+    assert entry.startswith("eve, dan and 3 others liked your post.")
+    assert badge(client) is None
+
+
+def test_two_likers_are_named_with_and(client, owner, follower, outsider):
+    post = factories.post(owner)
+    like(follower, post)
+    like(outsider, post)
+    client.force_login(owner)
+    assert entries(client)[0].startswith("oscar and felix liked your post.")
+
+
+def test_a_new_like_brings_a_read_entry_back_to_the_top_unread(client, owner, follower, outsider):
+    old, new = factories.post(owner, "old"), factories.post(owner, "new")
+    like(follower, old)
+    like(follower, new)
+    client.force_login(owner)
+    assert len(entries(client)) == 2
+    like(outsider, old)
+    assert badge(client) == "1"
+    first, second = entries(client)
+    assert first.startswith("oscar and felix liked") and second.startswith("felix liked")
+
+
+def test_my_own_likes_comments_and_mentions_tell_me_nothing(client, owner):
+    post = factories.post(owner)
+    like(owner, post)
+    post_services.comment_create(author=owner, post=post, text="me, @olivia")
+    post_services.post_update(post=post, caption="@olivia again", alt_texts={})
+    client.force_login(owner)
+    assert badge(client) is None
+    assert entries(client) == []
+    assert Notification.objects.count() == 0
+
+
+def test_an_unlike_takes_the_entry_and_the_badge_away(client, owner, follower):
+    post = factories.post(owner)
+    like(follower, post)
+    post_services.like_delete(user=follower, post=post)
+    client.force_login(owner)
+    assert badge(client) is None
+    assert entries(client) == []
+
+
+def test_an_unlike_leaves_the_entry_to_the_other_likers(client, owner, follower, outsider):
+    post = factories.post(owner)
+    like(follower, post)
+    like(outsider, post)
+    post_services.like_delete(user=outsider, post=post)
+    client.force_login(owner)
+    assert badge(client) == "1"
+    assert entries(client)[0].startswith("felix liked your post.")
+
+
+def test_liking_twice_tells_the_author_once(client, owner, follower):
+    post = factories.post(owner)
+    like(follower, post)
+    like(follower, post)
+    client.force_login(owner)
+    assert badge(client) == "1"
+
+
+def test_a_comment_shows_with_its_text_and_goes_when_deleted(client, owner, follower):
+    post = factories.post(owner)
+    comment = post_services.comment_create(author=follower, post=post, text="Lovely <light>")
+    client.force_login(owner)
+    assert badge(client) == "1"
+    page = client.get(ACTIVITY).content.decode()
+    assert "commented:" in page and "Lovely &lt;light&gt;" in page
+    assert f'href="/p/{post.code}/#c{comment.pk}"' in page
+
+    second = post_services.comment_create(author=follower, post=post, text="again")
+    assert badge(client) == "1"
+    post_services.comment_delete(comment=second)
+    assert badge(client) is None
+    post_services.comment_delete(comment=comment)
+    assert entries(client) == []
+
+
+def test_a_comment_mentioning_someone_tells_them_once(client, owner, follower, outsider):
+    post = factories.post(owner)
+    post_services.comment_create(author=follower, post=post, text="@oscar @olivia look @oscar")
+    client.force_login(outsider)
+    [entry] = entries(client)
+    assert entry.startswith("felix mentioned you in a comment: @oscar @olivia look @oscar")
+    client.force_login(owner)
+    [entry] = entries(client)
+    assert "commented:" in entry
+
+
+def test_mentioning_20_people_writes_20_entries_in_one_statement(client, owner):
+    people = [factories.user(username=f"friend{number}") for number in range(20)]
+    caption = " ".join(f"@{person.username}" for person in people)
+    with CaptureQueriesContext(connection) as queries:
+        post = post_services.post_create(author=owner, photos=[], caption=caption)
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "activity_notification"')]
+    assert len(inserts) == 1
+    assert Notification.objects.filter(post=post, kind="mention").count() == 20
+    assert set(User.objects.filter(unread_activity=1)) == set(people)
+    client.force_login(people[7])
+    assert entries(client)[0].startswith("olivia mentioned you in a post.")
+
+
+def test_editing_a_caption_tells_only_the_newly_mentioned_and_forgets_the_dropped(
+    client, owner, follower, outsider
+):
+    post = factories.post(owner)
+    post_services.post_update(post=post, caption="with @felix", alt_texts={})
+    post_services.post_update(post=post, caption="with @felix and @oscar", alt_texts={})
+    post_services.post_update(post=post, caption="with @oscar", alt_texts={})
+    client.force_login(outsider)
+    assert badge(client) == "1"
+    client.force_login(follower)
+    assert badge(client) is None
+    assert entries(client) == []
+
+
+def test_a_post_by_someone_with_many_followers_writes_nothing_per_follower(owner):
+    for _ in range(30):
+        factories.follow(factories.user(), owner)
+    with CaptureQueriesContext(connection) as many:
+        post_services.post_create(author=owner, photos=[], caption="hello everyone")
+    assert Notification.objects.count() == 0
+    loner = factories.user()
+    with CaptureQueriesContext(connection) as none:
+        post_services.post_create(author=loner, photos=[], caption="hello everyone")
+    assert len(many) == len(none)
+
+
+def test_a_follow_shows_with_a_follow_back_button_and_goes_on_unfollow(client, owner, follower):
+    member_services.follow_create(follower=follower, following=owner)
+    client.force_login(owner)
+    page = client.get(ACTIVITY).content.decode()
+    assert "started following you." in page
+    assert 'action="/felix/follow/"' in page
+    member_services.follow_create(follower=owner, following=follower)
+    assert 'action="/felix/unfollow/"' in client.get(ACTIVITY).content.decode()
+    member_services.follow_delete(follower=follower, following=owner)
+    assert entries(client) == []
+
+
+def private(member: User) -> User:
+    member.is_private = True
+    member.save()
+    return member
+
+
+def test_follow_requests_and_approvals_are_told_to_each_side(client, owner, follower):
+    member_services.follow_create(follower=follower, following=private(owner))
+    client.force_login(owner)
+    assert badge(client) == "1"
+    assert entries(client)[0].startswith("felix asked to follow you.")
+    member_services.follow_request_approve(target=owner, requester=follower)
+    assert entries(client) == []  # they approved it themselves: nothing more to tell them
+    client.force_login(follower)
+    assert badge(client) == "1"
+    assert entries(client)[0].startswith("olivia accepted your follow request.")
+
+
+def public(member: User) -> None:
+    member.is_private = False
+    member_services.profile_update(user=member, photo=None, remove_photo=False)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda owner, follower: member_services.follow_request_decline(
+            target=owner, requester=follower
+        ),
+        lambda owner, follower: member_services.follow_request_cancel(
+            requester=follower, target=owner
+        ),
+        lambda owner, follower: member_services.block_create(blocker=owner, blocked=follower),
+        lambda owner, follower: public(owner),
+    ],
+    ids=["declined", "cancelled", "blocked", "went public"],
+)
+def test_an_answered_request_leaves_the_activity_and_the_badge(client, owner, follower, answer):
+    member_services.follow_create(follower=follower, following=private(owner))
+    answer(owner, follower)
+    client.force_login(owner)
+    assert [e for e in entries(client) if "asked to follow" in e] == []
+    assert badge(client) is None
+
+
+def test_nothing_shows_from_someone_i_blocked(client, owner, follower, outsider):
+    post = factories.post(owner)
+    like(follower, post)
+    post_services.comment_create(author=follower, post=post, text="hi")
+    member_services.follow_create(follower=follower, following=owner)
+    like(outsider, post)
+    Block.objects.create(blocker=owner, blocked=follower)
+    client.force_login(owner)
+    [entry] = entries(client)
+    assert entry.startswith("oscar liked your post.")
+    # Once blocked, they cannot reach me: mentions write nothing.
+    post_services.post_create(author=follower, photos=[], caption="@olivia")
+    assert [e for e in entries(client) if "mentioned" in e] == []
+
+
+def test_a_block_takes_the_blocked_member_s_entries_off_the_count(client, owner, follower):
+    member_services.follow_create(follower=follower, following=owner)
+    activity.between_withdraw(one=owner, other=follower)
+    client.force_login(owner)
+    assert badge(client) is None
+
+
+def test_a_hidden_or_deleted_post_takes_its_entries_away(client, owner, follower, outsider):
+    hidden, deleted = factories.post(owner, "hidden"), factories.post(owner, "deleted")
+    for post in (hidden, deleted):
+        post_services.comment_create(author=follower, post=post, text="hey @oscar")
+    type(hidden).objects.filter(pk=hidden.pk).update(hidden_at=timezone.now())
+    post_services.post_delete(post=deleted)
+    client.force_login(outsider)
+    assert entries(client) == []
+    client.force_login(owner)
+    assert badge(client) == "1"
+    [entry] = entries(client)
+    assert "commented:" in entry
+
+
+def test_a_deleted_account_leaves_no_count_behind(client, owner, follower):
+    like(follower, factories.post(owner))
+    member_services.member_delete(user=follower)
+    client.force_login(owner)
+    assert badge(client) is None
+
+
+def test_the_page_is_newest_first_and_pages_by_cursor(client, owner):
+    start = timezone.now() - timedelta(days=1)
+    people = [factories.user() for _ in range(25)]
+    for minutes, person in enumerate(people):
+        member_services.follow_create(follower=person, following=owner)
+        Notification.objects.filter(actor=person).update(created=start + timedelta(minutes=minutes))
+    client.force_login(owner)
+    first = client.get(ACTIVITY)
+    shown = [entry.actor.username for entry in first.context["page"].entries]
+    assert shown == [person.username for person in reversed(people)][:20]
+    cursor = first.context["page"].next_cursor
+    second = client.get(ACTIVITY, {"after": cursor})
+    assert [entry.actor.username for entry in second.context["page"].entries] == [
+        person.username for person in reversed(people[:5])
+    ]
+    assert second.context["page"].next_cursor is None
+
+
+def test_the_page_asks_anonymous_visitors_to_log_in(client):
+    response = client.get(ACTIVITY)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def _activity_of(owner, count: int) -> None:
+    """``count`` entries of every kind for ``owner``, likes grouped over several likers."""
+    for _ in range(count // 5):
+        post = factories.post(owner, photos=2)
+        people = [factories.user() for _ in range(3)]
+        for person in people:
+            like(person, post)
+        post_services.comment_create(author=people[0], post=post, text=f"nice @{owner.username}")
+        member_services.follow_create(follower=people[1], following=owner)
+        activity.follow_request_notify(requester=people[2], target=owner)
+        post_services.post_create(author=people[2], photos=[], caption=f"@{owner.username}")
+
+
+def test_the_page_costs_the_same_queries_for_10_entries_as_for_100(
+    client, owner, django_assert_num_queries
+):
+    _activity_of(owner, 10)
+    client.force_login(owner)
+    client.get("/explore/")  # the session is read and saved once, as on any later page
+    assert Notification.objects.filter(recipient=owner).count() == 10
+    with django_assert_num_queries(12):  # with the pending follow requests
+        assert len(client.get(ACTIVITY).context["page"].entries) == 10
+    _activity_of(owner, 100)
+    with django_assert_num_queries(12):  # with the pending follow requests
+        assert len(client.get(ACTIVITY).context["page"].entries) == 20
+    with django_assert_num_queries(7):  # read, nothing new to mark
+        client.get(ACTIVITY)
+
+
+def test_the_badge_costs_no_query(client, owner, follower):
+    post = factories.post(owner)
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as before:
+        client.get("/explore/")
+    like(follower, post)
+    with CaptureQueriesContext(connection) as after:
+        assert badge(client) == "1"
+    assert len(after) == len(before)
