@@ -87,10 +87,11 @@ _PEOPLE = """
 INSERT INTO members_user (
     id, password, is_superuser, is_staff, is_active, date_joined, username, email,
     email_verified, pending_email, session_generation, two_factor_secret, two_factor_last_step,
-    two_factor_backup_codes, full_name, bio, website, avatar, is_private, suspension_reason)
+    two_factor_backup_codes, full_name, bio, website, avatar, is_private, suspension_reason,
+    unread_activity)
 SELECT n, '!', false, false, n %% 97 <> 0, now() - n * INTERVAL '1 minute', username,
        username || '@example.com', true, '', 0, '', 0, '[]', first || ' ' || last, '', '',
-       'avatars/' || md5('avatar' || n) || '.jpg', n %% 10 = 3, ''
+       'avatars/' || md5('avatar' || n) || '.jpg', n %% 10 = 3, '', 0
 FROM (
     SELECT n, f.name AS first, l.name AS last,
            CASE n %% 4

@@ -10,8 +10,8 @@ plain LIKE finds the text anywhere in the name instead.
 
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
-from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.contrib.postgres.lookups import TrigramWordSimilar
+from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Expression, F, Q, QuerySet, Value
 from django.db.models.functions import Collate, Lower
@@ -23,6 +23,11 @@ from search.query import Query
 # Shorter text has too few trigrams to tell a misspelling from another word, and the GIN
 # index finds too many candidates for it.
 TYPO_MIN_LENGTH = 4
+# What a found member shows.
+PERSON_FIELDS = ("username", "full_name", "avatar", "is_private")
+# Near misses ranked at most per query: enough that a name's closest spellings are among them
+# (bench/search.py: 30 near-twins of each name), few enough to rank in a millisecond or two.
+CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
     then those whose username or a word of whose name is close to it (most alike first)."""
     if not text:
         return []
-    members = User.objects.visible_to(viewer).only("username", "full_name", "avatar", "is_private")
+    members = User.objects.visible_to(viewer).only(*PERSON_FIELDS)
     by_username = (
         members.alias(key=_ordered(F("username")))
         .filter(key__startswith=text)
@@ -123,6 +128,7 @@ def _people_alike(members: QuerySet[User], text: str, limit: int) -> list[User]:
             TrigramWordSimilar(F("username"), Value(text)),
             TrigramWordSimilarity(Value(text), "username"),
             limit,
+            fields=PERSON_FIELDS,
         )
     )
     if len(found) < limit:
@@ -131,31 +137,50 @@ def _people_alike(members: QuerySet[User], text: str, limit: int) -> list[User]:
             TrigramWordSimilar(F("full_name"), Value(text)),
             TrigramWordSimilarity(Value(text), "full_name"),
             limit - len(found),
+            fields=PERSON_FIELDS,
         )
         found += list(by_name)
     return found
 
 
 def _tags_alike(name: str, limit: int, *, exclude: list[int]) -> list[Tag]:
+    """Up to ``limit`` tags with a part close to ``name``, most alike first.
+
+    Word similarity, as for usernames, rather than whole-tag similarity: at pg_trgm's default
+    threshold for the latter (0.3) the GIN index passes on thousands of tags sharing a common
+    ending ("sunset") for each one that passes the recheck.
+    """
     tags = Tag.objects.exclude(pk__in=exclude)
     if not _postgresql():
         return list(tags.filter(name__contains=name).order_by("name")[:limit])
     return list(
         _alike(
             tags,
-            TrigramSimilar(F("name"), Value(name)),
-            TrigramSimilarity("name", Value(name)),
+            TrigramWordSimilar(F("name"), Value(name)),
+            TrigramWordSimilarity(Value(name), "name"),
             limit,
+            fields=("name",),
         )
     )
 
 
-def _alike(rows: QuerySet, operator: Expression, score: Expression, limit: int) -> QuerySet:
-    """The ``limit`` rows most alike by ``score`` among those ``operator`` (a pg_trgm operator,
-    which the GIN indexes serve) finds.
+def _alike(
+    rows: QuerySet, operator: Expression, score: Expression, limit: int, *, fields: tuple[str, ...]
+) -> QuerySet:
+    """The ``limit`` rows most alike by ``score`` among the first ``CANDIDATES`` of ``rows``
+    that ``operator`` (a pg_trgm operator, which the GIN indexes serve) finds; with ``fields``.
 
-    Every match is ranked. Ranking only the first 200 matches (a LIMIT in a subquery) was faster
-    when PostgreSQL kept the GIN index, but for a common name it expected 200 matches early in
-    the table and read it sequentially instead, computing a similarity for every row it passed.
+    A typo of a common name is as close to thousands of rows (2,250 usernames are as close to
+    "rodrigez" in bench/search.py), and ranking them all cost 100 ms. Only the candidates the
+    bitmap scan meets first are ranked: a full page of near misses in a few milliseconds,
+    though among more than ``CANDIDATES`` equally close, the earliest members' rather than
+    the closest. The subquery has no order, so the GIN index serves it, and the ranking
+    query repeats none of ``rows``'s conditions, which PostgreSQL would plan again.
     """
-    return rows.filter(operator).annotate(score=score).order_by("-score", "pk")[:limit]
+    candidates = rows.filter(operator).values("pk")[:CANDIDATES]
+    return (
+        rows.model._default_manager.only(*fields)
+        .filter(pk__in=candidates)
+        .annotate(score=score)
+        .order_by("-score", "pk")[:limit]
+    )
