@@ -1,11 +1,13 @@
 """Finding people and tags for the search box: prefix matches first, then near misses.
 
-Each list is read in small ordered, limited queries that indexes serve whatever the table's size
-(search/migrations/0001): a prefix of a username, a full name or a tag walks a btree index in
-the "C" collation, whose order LIKE 'text%' can follow in any database locale, so a prefix search
-stops after its first page; a misspelling (PostgreSQL only) is matched with pg_trgm's operators
-through GIN indexes and ranked by similarity. SQLite, the embedded default, has neither: there a
-plain LIKE finds the text anywhere in the name instead.
+Each list is read in one round trip, a UNION of parts that indexes serve whatever the table's
+size (search/migrations/0001): a prefix of a username, a full name or a tag walks a btree index
+in the "C" collation, whose order LIKE 'text%' can follow in any database locale, so a prefix
+search stops after its first page; a misspelling (PostgreSQL only) is matched by pg_trgm's word
+similarity through GIN indexes, only when the prefixes leave room on the page, and at most
+``CANDIDATES`` matches are ranked. Full names are asked for near misses in a second query, when
+usernames give too few. SQLite, the embedded default, has neither: there a plain LIKE finds the
+text anywhere in the name instead, one query per part.
 """
 
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ TYPO_MIN_LENGTH = 4
 PERSON_FIELDS = ("username", "full_name", "avatar", "is_private")
 # Near misses ranked at most per query: enough that a name's closest spellings are among them
 # (bench/search.py: 30 near-twins of each name), few enough to rank in a millisecond or two.
-CANDIDATES = 100
+CANDIDATES = 50
 # The score of a prefix match, above any similarity (at most 1), and of a LIKE match on SQLite.
 PREFIX = Value(2.0, output_field=FloatField())
 NEAR = Value(0.0, output_field=FloatField())
@@ -55,19 +57,22 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
     if not text:
         return []
     members = User.objects.visible_to(viewer).only(*PERSON_FIELDS)
-    by_username = members.alias(key=_ordered(F("username"))).filter(key__startswith=text)
-    by_name = members.alias(key=_ordered(Lower("full_name"))).filter(key__startswith=text)
+    by_username = User.objects.alias(key=_ordered(F("username"))).filter(key__startswith=text)
+    by_name = User.objects.alias(key=_ordered(Lower("full_name"))).filter(key__startswith=text)
     parts = [
-        by_username.annotate(score=PREFIX).order_by("key")[:limit],
-        by_name.annotate(score=PREFIX).order_by("key", "username")[:limit],
+        _prefixed(by_username, viewer).order_by("key")[:limit],
+        _prefixed(by_name, viewer).order_by("key", "username")[:limit],
     ]
     if len(text) >= TYPO_MIN_LENGTH:
+        # Whether the prefixes fill the page is asked of everyone's names, not only of those
+        # the viewer may see: two index reads to plan instead of four joins with blocks. A
+        # page short of a blocked member then shows no near misses in their place.
         parts.append(_people_alike(members, text, limit, when=_fewer(limit, by_username, by_name)))
     found = _ranked(_union(parts), prefix_key=lambda person: _prefix_key(person, text))[:limit]
     # Full names are asked only when usernames are too few: a common surname's word
     # similarity over full names costs the most, and usernames usually hold the names already.
     if len(found) < limit and len(text) >= TYPO_MIN_LENGTH and _postgresql():
-        by_name = _alike(
+        by_full_name = _alike(
             members.exclude(pk__in=[person.pk for person in found]),
             TrigramWordSimilar(F("full_name"), Value(text)),
             TrigramWordSimilarity(Value(text), "full_name"),
@@ -75,7 +80,7 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
             fields=PERSON_FIELDS,
             when=Q(),
         )
-        found += list(by_name)
+        found += list(by_full_name)
     return found
 
 
@@ -92,6 +97,11 @@ def search_tags(*, name: str, limit: int) -> list[Tag]:
     if len(name) >= TYPO_MIN_LENGTH:
         parts.append(_tags_alike(name, limit, when=_fewer(limit, prefixed)))
     return _ranked(_union(parts), prefix_key=lambda tag: tag.name)[:limit]
+
+
+def _prefixed(members: QuerySet[User], viewer: User) -> QuerySet[User]:
+    """Those of ``members`` whom ``viewer`` may see, scored as prefix matches."""
+    return members.visible_to(viewer).only(*PERSON_FIELDS).annotate(score=PREFIX)
 
 
 def _prefix_key(person: User, text: str) -> str:
