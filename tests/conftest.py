@@ -175,6 +175,12 @@ def redis_cache(redis_server) -> Iterator[RedisServer]:
     redis_server.client().flushdb()
 
 
+@pytest.fixture(scope="module")
+def decode_slots(tmp_path_factory) -> Path:
+    """A server's own decode slot files (config/decode_slots.py), for the browser tests' site."""
+    return tmp_path_factory.mktemp("decode-slots")
+
+
 @pytest.fixture
 def owner(db):
     return factories.user(username="olivia", full_name="Olivia Owner")
