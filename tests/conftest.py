@@ -196,6 +196,13 @@ def outsider(db):
     return factories.user(username="oscar", full_name="Oscar Outsider")
 
 
+def pytest_collection_modifyitems(items):
+    """Every browser test is slow too: `bin/test -m "not slow"` is the quick loop without them."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the test item, so fixtures can tell a failed test."""
