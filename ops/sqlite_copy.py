@@ -26,6 +26,9 @@ from django.db.utils import load_backend
 SOURCE = "sqlite_source"
 BATCH = 500
 NOT_COPIED = ("sessions.session",)
+# Rows a data migration makes (moderation's Moderators group and its permissions): a freshly
+# migrated database holds them already, and the copy replaces them with the source's own.
+MIGRATION_MADE = ("auth.group", "auth.group_permissions")
 
 
 class SqliteCopyError(Exception):
@@ -52,6 +55,9 @@ def sqlite_copy(
         counts = {}
         with transaction.atomic(using=using):
             ids = _matched_ids(using)
+            for model in models:
+                if model._meta.label_lower in MIGRATION_MADE:
+                    model._base_manager.using(using).all().delete()
             for model in models:
                 counts[model._meta.label] = _copy(model, using, ids)
                 report(f"copied {counts[model._meta.label]:>7} {model._meta.label}")
@@ -101,7 +107,11 @@ def _copied_models() -> list[type[Model]]:
 
 
 def _empty(models: list[type[Model]], using: str) -> None:
-    full = [m._meta.label for m in models if m._base_manager.using(using).exists()]
+    full = [
+        m._meta.label
+        for m in models
+        if m._meta.label_lower not in MIGRATION_MADE and m._base_manager.using(using).exists()
+    ]
     if full:
         raise SqliteCopyError(
             f"The PostgreSQL database already holds rows ({', '.join(full)}): this command only "

@@ -1,19 +1,22 @@
 """Finding people and tags for the search box: prefix matches first, then near misses.
 
-Each list is read in small ordered, limited queries that indexes serve whatever the table's size
-(search/migrations/0001): a prefix of a username, a full name or a tag walks a btree index in
-the "C" collation, whose order LIKE 'text%' can follow in any database locale, so a prefix search
-stops after its first page; a misspelling (PostgreSQL only) is matched with pg_trgm's operators
-through GIN indexes and ranked by similarity. SQLite, the embedded default, has neither: there a
-plain LIKE finds the text anywhere in the name instead.
+Each list is read in one round trip, a UNION of parts that indexes serve whatever the table's
+size (search/migrations/0001): a prefix of a username, a full name or a tag walks a btree index
+in the "C" collation, whose order LIKE 'text%' can follow in any database locale, so a prefix
+search stops after its first page; a misspelling (PostgreSQL only) is matched by pg_trgm's word
+similarity through GIN indexes, only when the prefixes leave room on the page, and at most
+``CANDIDATES`` matches are ranked. Full names are asked for near misses in a second query, when
+usernames give too few. SQLite, the embedded default, has neither: there a plain LIKE finds the
+text anywhere in the name instead, one query per part.
 """
 
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
-from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.contrib.postgres.lookups import TrigramWordSimilar
+from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import Expression, F, Q, QuerySet, Value
+from django.db.models import Exists, Expression, F, FloatField, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate, Lower
 
 from members.models import User
@@ -23,6 +26,14 @@ from search.query import Query
 # Shorter text has too few trigrams to tell a misspelling from another word, and the GIN
 # index finds too many candidates for it.
 TYPO_MIN_LENGTH = 4
+# What a found member shows.
+PERSON_FIELDS = ("username", "full_name", "avatar", "is_private")
+# Near misses ranked at most per query: enough that a name's closest spellings are among them
+# (bench/search.py: 30 near-twins of each name), few enough to rank in a millisecond or two.
+CANDIDATES = 50
+# The score of a prefix match, above any similarity (at most 1), and of a LIKE match on SQLite.
+PREFIX = Value(2.0, output_field=FloatField())
+NEAR = Value(0.0, output_field=FloatField())
 
 
 @dataclass(frozen=True)
@@ -45,26 +56,31 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
     then those whose username or a word of whose name is close to it (most alike first)."""
     if not text:
         return []
-    members = User.objects.visible_to(viewer).only("username", "full_name", "avatar", "is_private")
-    by_username = (
-        members.alias(key=_ordered(F("username")))
-        .filter(key__startswith=text)
-        .order_by("key")[:limit]
-    )
-    by_name = (
-        members.alias(key=_ordered(Lower("full_name")))
-        .filter(key__startswith=text)
-        .order_by("key", "username")[:limit]
-    )
-    # One round trip where the database can order and limit each part of a UNION.
-    if connection.features.supports_slicing_ordering_in_compound:
-        prefixed = list(by_username.union(by_name, all=True))
-    else:
-        prefixed = [*by_username, *by_name]
-    found = _distinct(sorted(prefixed, key=lambda person: _prefix_key(person, text)))[:limit]
-    if len(found) < limit and len(text) >= TYPO_MIN_LENGTH:
-        others = members.exclude(pk__in=[person.pk for person in found])
-        found += _people_alike(others, text, limit - len(found))
+    members = User.objects.visible_to(viewer).only(*PERSON_FIELDS)
+    by_username = User.objects.alias(key=_ordered(F("username"))).filter(key__startswith=text)
+    by_name = User.objects.alias(key=_ordered(Lower("full_name"))).filter(key__startswith=text)
+    parts = [
+        _prefixed(by_username, viewer).order_by("key")[:limit],
+        _prefixed(by_name, viewer).order_by("key", "username")[:limit],
+    ]
+    if len(text) >= TYPO_MIN_LENGTH:
+        # Whether the prefixes fill the page is asked of everyone's names, not only of those
+        # the viewer may see: two index reads to plan instead of four joins with blocks. A
+        # page short of a blocked member then shows no near misses in their place.
+        parts.append(_people_alike(members, text, limit, when=_fewer(limit, by_username, by_name)))
+    found = _ranked(_union(parts), prefix_key=lambda person: _prefix_key(person, text))[:limit]
+    # Full names are asked only when usernames are too few: a common surname's word
+    # similarity over full names costs the most, and usernames usually hold the names already.
+    if len(found) < limit and len(text) >= TYPO_MIN_LENGTH and _postgresql():
+        by_full_name = _alike(
+            members.exclude(pk__in=[person.pk for person in found]),
+            TrigramWordSimilar(F("full_name"), Value(text)),
+            TrigramWordSimilarity(Value(text), "full_name"),
+            limit - len(found),
+            fields=PERSON_FIELDS,
+            when=Q(),
+        )
+        found += list(by_full_name)
     return found
 
 
@@ -76,14 +92,16 @@ def search_tags(*, name: str, limit: int) -> list[Tag]:
     """
     if not name:
         return []
-    found = list(
-        Tag.objects.alias(key=_ordered(F("name")))
-        .filter(key__startswith=name)
-        .order_by("key")[:limit]
-    )
-    if len(found) < limit and len(name) >= TYPO_MIN_LENGTH:
-        found += _tags_alike(name, limit - len(found), exclude=[tag.pk for tag in found])
-    return found
+    prefixed = Tag.objects.alias(key=_ordered(F("name"))).filter(key__startswith=name)
+    parts = [prefixed.annotate(score=PREFIX).order_by("key")[:limit]]
+    if len(name) >= TYPO_MIN_LENGTH:
+        parts.append(_tags_alike(name, limit, when=_fewer(limit, prefixed)))
+    return _ranked(_union(parts), prefix_key=lambda tag: tag.name)[:limit]
+
+
+def _prefixed(members: QuerySet[User], viewer: User) -> QuerySet[User]:
+    """Those of ``members`` whom ``viewer`` may see, scored as prefix matches."""
+    return members.visible_to(viewer).only(*PERSON_FIELDS).annotate(score=PREFIX)
 
 
 def _prefix_key(person: User, text: str) -> str:
@@ -101,61 +119,102 @@ def _ordered(expression: Expression) -> Expression:
     return Collate(expression, "C") if _postgresql() else expression
 
 
-def _distinct(rows) -> list:
+def _union(parts: list[QuerySet]) -> list:
+    """The rows of every part, in one round trip where the database can order and limit each
+    part of a UNION (PostgreSQL), else one query per part (SQLite)."""
+    if connection.features.supports_slicing_ordering_in_compound:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [row for part in parts for row in part]
+
+
+def _fewer(limit: int, *querysets: QuerySet) -> Q:
+    """True when none of ``querysets`` holds ``limit`` rows. Near misses are asked in the same
+    round trip as the prefixes, on this condition, which PostgreSQL evaluates once, before
+    (and instead of) their GIN scan when a prefix already fills the page."""
+    return ~Q(*[Exists(rows.order_by()[limit - 1 :]) for rows in querysets], _connector=Q.OR)
+
+
+def _ranked(rows: list, *, prefix_key) -> list:
+    """Prefix matches (``score`` PREFIX) first, by ``prefix_key``, then near misses most alike
+    first (each part's own order among equals), each row once."""
+    prefixed = sorted((row for row in rows if row.score > 1), key=prefix_key)
+    alike = sorted((row for row in rows if row.score <= 1), key=lambda row: -row.score)
     seen: set[int] = set()
-    return [row for row in rows if not (row.pk in seen or seen.add(row.pk))]
+    return [row for row in [*prefixed, *alike] if not (row.pk in seen or seen.add(row.pk))]
 
 
-def _people_alike(members: QuerySet[User], text: str, limit: int) -> list[User]:
-    """Up to ``limit`` members whose username, or else a word of whose full name, is like
-    ``text``, most alike first.
-
-    Full names are asked only when usernames are too few: a common surname's word similarity
-    costs the most (thousands of candidates), and usernames usually hold the names already.
-    """
+def _people_alike(members: QuerySet[User], text: str, limit: int, *, when: Q) -> QuerySet[User]:
+    """Up to ``limit`` of ``members`` whose username is like ``text``, most alike first, if
+    ``when``."""
     if not _postgresql():
         contains = Q(username__contains=text) | Q(full_name__icontains=text)
-        return list(members.filter(contains).order_by("username")[:limit])
+        return members.filter(contains, when).annotate(score=NEAR).order_by("username")[:limit]
     # Usernames are words joined by "." and "_", which pg_trgm splits at: word similarity.
-    found = list(
-        _alike(
-            members,
-            TrigramWordSimilar(F("username"), Value(text)),
-            TrigramWordSimilarity(Value(text), "username"),
-            limit,
-        )
-    )
-    if len(found) < limit:
-        by_name = _alike(
-            members.exclude(pk__in=[person.pk for person in found]),
-            TrigramWordSimilar(F("full_name"), Value(text)),
-            TrigramWordSimilarity(Value(text), "full_name"),
-            limit - len(found),
-        )
-        found += list(by_name)
-    return found
-
-
-def _tags_alike(name: str, limit: int, *, exclude: list[int]) -> list[Tag]:
-    tags = Tag.objects.exclude(pk__in=exclude)
-    if not _postgresql():
-        return list(tags.filter(name__contains=name).order_by("name")[:limit])
-    return list(
-        _alike(
-            tags,
-            TrigramSimilar(F("name"), Value(name)),
-            TrigramSimilarity("name", Value(name)),
-            limit,
-        )
+    return _alike(
+        members,
+        TrigramWordSimilar(F("username"), Value(text)),
+        TrigramWordSimilarity(Value(text), "username"),
+        limit,
+        fields=PERSON_FIELDS,
+        when=when,
     )
 
 
-def _alike(rows: QuerySet, operator: Expression, score: Expression, limit: int) -> QuerySet:
-    """The ``limit`` rows most alike by ``score`` among those ``operator`` (a pg_trgm operator,
-    which the GIN indexes serve) finds.
+def _tags_alike(name: str, limit: int, *, when: Q) -> QuerySet[Tag]:
+    """Up to ``limit`` tags with a part close to ``name``, most alike first, if ``when``.
 
-    Every match is ranked. Ranking only the first 200 matches (a LIMIT in a subquery) was faster
-    when PostgreSQL kept the GIN index, but for a common name it expected 200 matches early in
-    the table and read it sequentially instead, computing a similarity for every row it passed.
+    Word similarity, as for usernames, rather than whole-tag similarity: at pg_trgm's default
+    threshold for the latter (0.3) the GIN index passes on thousands of tags sharing a common
+    ending ("sunset") for each one that passes the recheck.
     """
-    return rows.filter(operator).annotate(score=score).order_by("-score", "pk")[:limit]
+    if not _postgresql():
+        tags = Tag.objects.filter(when, name__contains=name)
+        return tags.annotate(score=NEAR).order_by("name")[:limit]
+    return _alike(
+        Tag.objects.all(),
+        TrigramWordSimilar(F("name"), Value(name)),
+        TrigramWordSimilarity(Value(name), "name"),
+        limit,
+        fields=("name",),
+        when=when,
+    )
+
+
+def _alike(
+    rows: QuerySet,
+    operator: Expression,
+    score: Expression,
+    limit: int,
+    *,
+    fields: tuple[str, ...],
+    when: Q,
+) -> QuerySet:
+    """The ``limit`` rows most alike by ``score`` among the first ``CANDIDATES`` of ``rows``
+    that ``operator`` (a pg_trgm operator, which the GIN indexes serve) finds, if ``when``;
+    with ``fields``.
+
+    A typo of a common name is as close to thousands of rows (2,250 usernames are as close to
+    "rodrigez" in bench/search.py), and ranking them all cost 100 ms. Only the candidates the
+    GIN index gives first are ranked: a full page of near misses in a few milliseconds,
+    though among more than ``CANDIDATES`` equally close, the earliest members' rather than
+    the closest.
+    """
+    return (
+        rows.model._default_manager.only(*fields)
+        .filter(when, pk__in=_first(rows.filter(operator), CANDIDATES))
+        .annotate(score=score)
+        .order_by("-score", "pk")[:limit]
+    )
+
+
+def _first(rows: QuerySet, count: int) -> RawSQL:
+    """The keys of ``count`` of ``rows``, in the order the index gives them.
+
+    Read through a MATERIALIZED common table expression, which PostgreSQL plans for all its
+    rows but runs only as far as it is read: a plain LIMIT made it expect ``count`` matches
+    early in the table and read it sequentially, with a similarity per row it passed.
+    """
+    sql, params = rows.values("pk").query.sql_with_params()
+    # Django compiled ``sql``; every value is a parameter.
+    found = f"WITH found AS MATERIALIZED ({sql}) SELECT * FROM found LIMIT %s"  # noqa: S608
+    return RawSQL(found, (*params, count))  # noqa: S611

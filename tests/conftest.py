@@ -177,6 +177,12 @@ def redis_cache(redis_server) -> Iterator[RedisServer]:
     redis_server.client().flushdb()
 
 
+@pytest.fixture(scope="module")
+def decode_slots(tmp_path_factory) -> Path:
+    """A server's own decode slot files (config/decode_slots.py), for the browser tests' site."""
+    return tmp_path_factory.mktemp("decode-slots")
+
+
 @pytest.fixture
 def owner(db):
     return factories.user(username="olivia", full_name="Olivia Owner")
@@ -190,6 +196,13 @@ def follower(db):
 @pytest.fixture
 def outsider(db):
     return factories.user(username="oscar", full_name="Oscar Outsider")
+
+
+def pytest_collection_modifyitems(items):
+    """Every browser test is slow too: `bin/test -m "not slow"` is the quick loop without them."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

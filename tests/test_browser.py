@@ -39,12 +39,6 @@ PASSWORD = "through-the-looking-glass"
 
 
 @pytest.fixture(scope="module")
-def decode_slots(tmp_path_factory) -> Path:
-    """The site's decode slot files (config/decode_slots.py), its own."""
-    return tmp_path_factory.mktemp("decode-slots")
-
-
-@pytest.fixture(scope="module")
 def site(
     tmp_path_factory, django_db_setup, django_db_blocker, s3_secrets, smtp_server, decode_slots
 ) -> str:

@@ -3,8 +3,9 @@
 import pytest
 from django.db import connection
 
-from members.models import Block
+from members.models import Block, User
 from posts.models import Tag
+from search.selectors import CANDIDATES
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,28 @@ def test_a_misspelt_name_or_tag_is_still_found_on_postgresql(client, crowd):
     assert names(client, "@olivia rodrgo") == ["olivia.rodrigo"]
     assert names(client, "rodriguo") == ["olivia.rodrigo"]
     assert names(client, "#sunsett") == ["#sunset"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+def test_a_typo_of_a_name_hundreds_share_still_fills_the_page_with_people_one_may_see(client):
+    # More near twins than search ranks (CANDIDATES), the earliest of them blocked by the reader.
+    twins = User.objects.bulk_create(
+        User(username=f"p{number:03}.rodriguez", email=f"p{number}@example.com")
+        for number in range(CANDIDATES + 30)
+    )
+    reader = factories.user(username="reader")
+    Block.objects.bulk_create(Block(blocker=reader, blocked=twin) for twin in twins[:CANDIDATES])
+    client.force_login(reader)
+    found = names(client, "rodrigez")
+    assert len(found) == 6
+    assert set(found) <= {twin.username for twin in twins[CANDIDATES:]}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+def test_a_misspelt_tag_finds_the_closest_tags_first(client):
+    for name in ("goldensunset", "goldensunset2", "autumnsunset", "goldenhour"):
+        Tag.objects.create(name=name)
+    assert names(client, "#goldnsunset") == ["#goldensunset", "#goldensunset2"]
 
 
 def test_blocked_accounts_are_not_found_either_way(client, crowd):

@@ -431,14 +431,12 @@ function enhanceNewPost(form) {
       data.append("photos", file, file.name);
       data.append("alt_text", slots[index].querySelector("input").value);
     });
-    status.hidden = false;
-    submit.disabled = true;
-    send(data);
+    send(data, count);
   });
 
   /* A 429 with Retry-After means the server is busy with other photos (config/decode_slots.py):
      the same post (same one-time key) goes again after the wait, without asking. */
-  function send(data) {
+  function send(data, count) {
     const request = new XMLHttpRequest();
     request.open("POST", formAction(form));
     request.setRequestHeader("Accept", "application/json");
@@ -456,7 +454,7 @@ function enhanceNewPost(form) {
       if (request.status === 429 && retryAfter > 0 && retryAfter <= 60) {
         status.dataset.state = "waiting";
         label.textContent = result.error || "Busy, sending again…";
-        window.setTimeout(() => send(data), retryAfter * 1000);
+        window.setTimeout(() => send(data, count), retryAfter * 1000);
         return;
       }
       if (request.status === 201) {
