@@ -44,10 +44,10 @@ INSERT INTO members_user (id, password, is_superuser, is_staff, is_active, date_
                           username, email, full_name, bio, website, avatar, email_verified,
                           pending_email, session_generation, two_factor_secret,
                           two_factor_last_step, two_factor_backup_codes, is_private,
-                          suspension_reason)
+                          suspension_reason, unread_activity)
 SELECT n, '!', false, false, true, %(start)s::timestamptz - n * INTERVAL '1 minute',
        'user' || n, 'user' || n || '@example.com', 'Member ' || n, '', '',
-       'avatars/' || md5('avatar' || n) || '.jpg', true, '', 0, '', 0, '[]', false, ''
+       'avatars/' || md5('avatar' || n) || '.jpg', true, '', 0, '', 0, '[]', false, '', 0
 FROM generate_series(1, %(users)s) AS n;
 INSERT INTO members_follow (created, follower_id, following_id)
 SELECT %(start)s::timestamptz, %(quiet)s, n
