@@ -1,7 +1,7 @@
 """Run the benchmarks, print one table and write bench/results/*.json.
 
-    bench/run [images] [pages] [presign] [server] [client_resize] [bombs] [search] [memory]
-                             (all of them when none is named)
+    bench/run [images] [pages] [readers] [throughput] [presign] [server] [client_resize]
+              [bombs] [search] [memory]      (all of them when none is named)
     bench/run --markdown     (all of them, then the README's performance table is rewritten)
     bench/run download       (only when named: the download zip's memory, 1,000 posts and 10)
 
@@ -21,12 +21,16 @@ from bench import report, stack
 
 # Named after the run's process: two runs sharing a PostgreSQL server (two checkouts on one
 # machine) must not drop each other's databases.
-SMALL, LARGE, SEARCH = (
-    f"bench_instagram_{size}_{os.getpid()}" for size in ("small", "large", "search")
+SMALL, LARGE, READERS_SMALL, READERS_LARGE, SEARCH = (
+    f"bench_instagram_{name}_{os.getpid()}"
+    for name in ("small", "large", "readers_small", "readers_large", "search")
 )
-BENCHMARKS = ("images", "pages", "presign", "server", "client_resize", "bombs", "search", "memory")
+BENCHMARKS = (
+    "images", "pages", "readers", "throughput", "presign", "server", "client_resize", "bombs",
+    "search", "memory",
+)  # fmt: skip
 # Those that need the large database filled and the reader's session.
-ON_LARGE = {"presign", "server", "client_resize"}
+ON_LARGE = {"throughput", "presign", "server", "client_resize"}
 ON_REQUEST = ("download",)  # run only when named; not in the README's table
 
 
@@ -53,19 +57,36 @@ def main() -> None:
     notes: list[str] = []
     with (
         stack.s3() as storage,
-        stack.databases(stack.postgres_server(), SMALL, LARGE, SEARCH) as urls,
+        stack.databases(
+            stack.postgres_server(), SMALL, LARGE, READERS_SMALL, READERS_LARGE, SEARCH
+        ) as urls,
         tempfile.TemporaryDirectory(prefix="bench-static-") as static_root,
     ):
         machine["postgresql"] = _server_version(urls[SMALL])
         env = stack.environ(urls[LARGE], storage, static_root)
         stack.django_setup(env)
         # Modules that import models load only now that Django is set up.
-        images, pages, presign, server, client_resize, bombs, search, memory = (
-            importlib.import_module(f"bench.{name}") for name in BENCHMARKS
-        )
+        (
+            images,
+            pages,
+            readers,
+            throughput,
+            presign,
+            server,
+            client_resize,
+            bombs,
+            search,
+            memory,
+        ) = (importlib.import_module(f"bench.{name}") for name in BENCHMARKS)
         photo = images.photo()
         if "images" in chosen:
             rows += _record("images", *images.run(photo))
+        if "readers" in chosen:
+            databases = (urls[READERS_SMALL], urls[READERS_LARGE])
+            found, details = readers.run(dict(zip(readers.SIZES, databases, strict=True)))
+            rows += _record("readers", found, details)
+            notes += ["EXPLAIN of each reader's feed at 1,000,000 posts:"]
+            notes += pages.plan_lines(details["explain"])
         if "pages" in chosen:
             found, details = pages.run(urls[SMALL], urls[LARGE])
             rows += _record("pages", found, details)
@@ -77,6 +98,9 @@ def main() -> None:
         if ON_LARGE & set(chosen):
             with pages.using(urls[LARGE]):
                 client = pages.reader_client()
+                if "throughput" in chosen:
+                    cookie = client.cookies["sessionid"].value
+                    rows += _record("throughput", *throughput.run(env, cookie))
                 if "presign" in chosen:
                     rows += _record("presign", *presign.run(client))
                 if "server" in chosen:

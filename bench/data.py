@@ -14,6 +14,7 @@ USERS = 1_000
 AUTHORS = 40
 READER = 1
 PROFILE = "user4"  # an author the reader follows, with a post even among the first 10
+DETAIL_CODE = "b0000000002"  # post 2, by PROFILE: the post page measured
 PHOTOS = 3
 LIKES = 10
 COMMENTS = 3
@@ -69,7 +70,7 @@ _SIZES = {
 }
 
 # Rows added with explicit ids leave the identity sequences behind; new rows must not collide.
-_SEQUENCES = """
+SEQUENCES = """
 SELECT setval(pg_get_serial_sequence('members_user', 'id'), (SELECT max(id) FROM members_user));
 SELECT setval(pg_get_serial_sequence('posts_post', 'id'), (SELECT max(id) FROM posts_post));
 """
@@ -77,15 +78,15 @@ SELECT setval(pg_get_serial_sequence('posts_post', 'id'), (SELECT max(id) FROM p
 
 def people(url: str) -> None:
     """The members, their avatars and whom the reader follows."""
-    _run(url, _PEOPLE + _SEQUENCES, _SIZES)
+    execute(url, _PEOPLE + SEQUENCES, _SIZES)
 
 
 def posts(url: str, *, now: int, total: int) -> None:
     """Add posts ``now + 1`` to ``total`` with their photos, likes and comments; then ANALYZE."""
-    _run(url, _POSTS + _SEQUENCES, {**_SIZES, "first": now + 1, "last": total})
+    execute(url, _POSTS + SEQUENCES, {**_SIZES, "first": now + 1, "last": total})
 
 
-def _run(url: str, sql: str, params: dict) -> None:
+def execute(url: str, sql: str, params: dict) -> None:
     connection = psycopg2.connect(url)
     try:
         with connection, connection.cursor() as cursor:

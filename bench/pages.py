@@ -25,11 +25,13 @@ from django.test.utils import CaptureQueriesContext
 
 from bench import data
 from bench.report import Row, median_ms
+from config import prepared
 from members.models import User
 
 FEED = "/"
 PROFILE = f"/{data.PROFILE}/"
-PAGES = {"feed": FEED, "profile": PROFILE}
+DETAIL = f"/p/{data.DETAIL_CODE}/"
+PAGES = {"feed": FEED, "profile": PROFILE, "post": DETAIL}
 SIZES = (10, 1_000, 100_000)
 SCALE_SMALL, SCALE_LARGE = 1_000, 100_000
 MAX_QUERIES = 6
@@ -92,24 +94,37 @@ def query_counts(client: Client) -> dict[str, int]:
 
 def plans(client: Client) -> dict[str, list[dict]]:
     """Each page's queries with the scans EXPLAIN (ANALYZE, BUFFERS) finds and their time."""
-    found = {}
-    for name, path in PAGES.items():
-        with CaptureQueriesContext(connection) as queries:
-            client.get(path)
-        found[name] = []
-        for query in queries.captured_queries:
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
-                plan = [line for (line,) in cursor.fetchall()]
-            found[name].append(
-                {
-                    "query": _summary(query["sql"]),
-                    "scans": [_scan(match) for line in plan if (match := _SCAN.search(line))],
-                    "execution_ms": float(re.search(r"Execution Time: ([\d.]+)", plan[-1])[1]),
-                    "plan": plan,
-                }
-            )
+    return {name: explain(client, path) for name, path in PAGES.items()}
+
+
+def explain(client: Client, path: str) -> list[dict]:
+    """The queries of the page at ``path``, each with its plan, scans and execution time."""
+    with CaptureQueriesContext(connection) as queries:
+        client.get(path)
+    found = []
+    for query in queries.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+            plan = [line for (line,) in cursor.fetchall()]
+        found.append(
+            {
+                "query": _summary(prepared.sql_of(query["sql"])),
+                "scans": [_scan(match) for line in plan if (match := _SCAN.search(line))],
+                "execution_ms": float(re.search(r"Execution Time: ([\d.]+)", plan[-1])[1]),
+                "plan": plan,
+            }
+        )
     return found
+
+
+def big_table_scans(queries: list[dict]) -> list[str]:
+    """The sequential scans of tables that grow with the posts, in explained queries."""
+    return [
+        scan
+        for query in queries
+        for scan in query["scans"]
+        if scan.startswith("Seq Scan") and scan.split()[-1] in BIG_TABLES
+    ]
 
 
 def _scan(match: re.Match) -> str:
@@ -204,9 +219,7 @@ def run(small_url: str, large_url: str) -> tuple[list[Row], dict]:
     slow_scans = [
         f"{name}: {scan}"
         for name, queries in explained.items()
-        for query in queries
-        for scan in query["scans"]
-        if scan.startswith("Seq Scan") and scan.split()[-1] in BIG_TABLES
+        for scan in big_table_scans(queries)
     ]
     for name in PAGES:
         small, large = timed[SCALE_SMALL][name], timed[SCALE_LARGE][name]

@@ -1,7 +1,6 @@
-"""Items 1 and 6, against gunicorn with two workers on the 100,000-post database and moto.
+"""Item 6, against gunicorn with two workers on the 100,000-post database and moto
+(throughput, item 1, is bench/throughput.py).
 
-1. Throughput: wrk on the reader's feed against a trivial view of the same server, in
-   alternating rounds.
 6. Upload: a post with one 12 MP photo over HTTP against the image pipeline plus two raw
    put_object calls of its renditions; then the same steps in this process (form, storage,
    rows) to tell where the rest goes.
@@ -12,7 +11,6 @@ Imports models: import this module only once Django is set up.
 
 import re
 import statistics
-import subprocess
 import uuid
 
 import requests
@@ -22,7 +20,6 @@ from django.utils.datastructures import MultiValueDict
 from bench import data
 from bench.report import Row, elapsed_ms
 from bench.stack import BUCKET, S3, Server, gunicorn
-from bench.urlconf import TRIVIAL_PATH
 from config.media import rendition_store
 from config.secrets import MEDIA_CACHE_CONTROL
 from members.models import User
@@ -31,10 +28,6 @@ from posts.forms import PostForm
 from posts.images import post_renditions
 from posts.models import PostImage
 
-THROUGHPUT_ROUNDS = 2
-ROUND_SECONDS = 5
-WARM_UP_SECONDS = 2
-MIN_THROUGHPUT_RATIO = 0.2
 # Issue 15, target 6: an upload over HTTP costs at most this much more than its unavoidable work.
 MAX_UPLOAD_RATIO = 1.2
 UPLOAD_RUNS = 9
@@ -65,33 +58,6 @@ class Visitor(requests.Session):
         )
         assert response.status_code == 201, response.text[:500]
         return response
-
-
-def wrk(url: str, cookie: str, seconds: int) -> float:
-    """Requests per second wrk gets from ``url``; every answer must be a 200.
-
-    Four connections keep both sync workers busy while wrk's one thread costs little CPU.
-    """
-    output = subprocess.run(
-        ["wrk", "-t1", "-c4", f"-d{seconds}s", "-H", f"Cookie: sessionid={cookie}", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    assert "Non-2xx" not in output and "Socket errors" not in output, output
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
-
-
-def throughput(server: Server, cookie: str) -> dict[str, float]:
-    """Requests per second of the feed and of the trivial view, from alternating rounds."""
-    feed = requests.get(server.url + "/", cookies={"sessionid": cookie}, timeout=30)
-    assert feed.status_code == 200 and feed.text.count('class="card post"') == 12
-    urls = {"feed": server.url + "/", "trivial view": server.url + TRIVIAL_PATH}
-    for url in urls.values():
-        wrk(url, cookie, WARM_UP_SECONDS)
-    rates: dict[str, list[float]] = {name: [] for name in urls}
-    for _ in range(THROUGHPUT_ROUNDS):
-        for name, url in urls.items():
-            rates[name].append(wrk(url, cookie, ROUND_SECONDS))
-    return {name: statistics.mean(values) for name, values in rates.items()}
 
 
 def upload_breakdown(server: Server, cookie: str, storage: S3, photo: bytes) -> dict[str, float]:
@@ -141,21 +107,11 @@ def upload_breakdown(server: Server, cookie: str, storage: S3, photo: bytes) -> 
 def run(env: dict[str, str], cookie: str, storage: S3, photo: bytes) -> tuple[list[Row], dict]:
     """``cookie`` is the reader's session in the database ``env`` names."""
     with gunicorn(env) as server:
-        rates = throughput(server, cookie)
         upload = upload_breakdown(server, cookie, storage, photo)
 
-    ratio = rates["feed"] / rates["trivial view"]
     reference = upload["image pipeline"] + upload["two raw put_object"]
     upload_ratio = upload["end to end over HTTP"] / reference
     rows = [
-        Row(
-            name="Feed throughput, gunicorn 2 workers",
-            measured=f"{rates['feed']:.0f} req/s",
-            reference=f"{rates['trivial view']:.0f} req/s trivial view",
-            ratio=ratio,
-            target=f"≥ {MIN_THROUGHPUT_RATIO}",
-            met=ratio >= MIN_THROUGHPUT_RATIO,
-        ),
         Row(
             name="Upload a post with one 12 MP photo",
             measured=f"{upload['end to end over HTTP']:.0f} ms",
@@ -165,7 +121,7 @@ def run(env: dict[str, str], cookie: str, storage: S3, photo: bytes) -> tuple[li
             met=upload_ratio <= MAX_UPLOAD_RATIO,
         ),
     ]
-    details = {"requests_per_second": rates, "upload_ms": upload}
+    details = {"upload_ms": upload}
     return rows, details
 
 

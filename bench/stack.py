@@ -137,8 +137,9 @@ def gunicorn(
 ) -> Iterator[Server]:
     """The checkout served by gunicorn with ``workers`` workers and production's time-out.
 
-    By default sync workers and no access log: writing one line per request would be measured
-    as part of every page. With ``production``, deploy/gunicorn.conf.py as a host runs it
+    By default sync workers that log every request as production does (deploy/gunicorn.conf.py:
+    ``accesslog = "-"``, one line to its output), so that throughput is measured as served,
+    the reference included. With ``production``, deploy/gunicorn.conf.py as a host runs it
     (threads, access log). Either way with decode slots of its own (config/decode_slots.py),
     so that nothing else on the machine takes them.
     """
@@ -146,6 +147,7 @@ def gunicorn(
         args = ["-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     else:
         args = ["config.wsgi", "--workers", str(workers), "--timeout", "120"]
+        args += ["--access-logfile", "-"]
     with (
         tempfile.NamedTemporaryFile("w", prefix="bench-gunicorn-", suffix=".log") as log,
         tempfile.TemporaryDirectory(prefix="bench-decode-slots-") as slots,

@@ -74,11 +74,26 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": SECRETS.database(BASE_DIR)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: it compiles any query whose estimated cost passes jit_above_cost, and the
+    # feed's one query with a branch per kind of reader (posts/selectors.py) is estimated at
+    # millions while it runs in a few milliseconds; JIT took 260 ms of each (bench/readers).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"-c jit=off {_options.get('options', '')}".strip()
 # Sessions, rate-limit counters and the cache are shared by every app server: in Redis when
-# REDIS_URL names one (sessions are still written to the database, so none is lost with it),
-# else in the database. See the README's "Redis".
+# REDIS_URL names one (sessions are then cached_db: read from Redis, always written to the
+# database first, so none is lost with it), else in the database. See the README's "Redis".
 CACHES = SECRETS.caches()
 SESSION_ENGINE = SECRETS.session_engine()
+# Rendered feed cards and grids (posts/cards.py), in each process's memory, whatever holds the
+# shared cache. Their keys name everything they show that can change, so an entry is never
+# stale, only unused: no worker needs to hear of another's writes. A card is about 4 KB: 3,000
+# of them are 12 MB per worker at most.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": 3000},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.User"

@@ -12,9 +12,17 @@ from django.db.models import (
     Subquery,
 )
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
-from members.models import Block, Follow, FollowRequest, User, content_visibility
+from config import prepared
+from members.models import (
+    Block,
+    Follow,
+    FollowRequest,
+    User,
+    content_visibility,
+    folded,
+    viewer_shape,
+)
 from posts.models import Post
 
 
@@ -28,6 +36,14 @@ def user_profile(*, username: str, viewer: User) -> User:
     """The profile's owner, if ``viewer`` may see them (404 otherwise), with post, follower and
     following counts; may ``viewer`` see their posts and people (``content_visible``), does
     ``viewer`` follow them, or ask to?"""
+    shape = ("user_profile", viewer_shape(viewer))
+    found = prepared.run(shape, _profiles, viewer, folded(username))
+    if not found:
+        raise Http404("No member by that name.")
+    return found[0]
+
+
+def _profiles(viewer: User, username: str) -> QuerySet[User]:
     users = User.objects.visible_to(viewer).annotate(
         post_count=count_of(Post.objects.filter(author=OuterRef("pk"))),
         followers_count=count_of(Follow.objects.filter(following=OuterRef("pk"))),
@@ -43,7 +59,22 @@ def user_profile(*, username: str, viewer: User) -> User:
                 FollowRequest.objects.filter(requester=viewer, target=OuterRef("pk"))
             ),
         )
-    return get_object_or_404(users.named(username))
+    return users.named(username)
+
+
+def user_suggestions(*, viewer: User, count: int) -> list[User]:
+    """The newest members ``viewer`` may see and does not follow yet."""
+    shape = ("user_suggestions", viewer_shape(viewer), count)
+    return prepared.run(shape, lambda stand_in: _suggested(stand_in, count), viewer)
+
+
+def _suggested(viewer: User, count: int) -> QuerySet[User]:
+    return (
+        User.objects.visible_to(viewer)
+        .exclude(pk=viewer.pk)
+        .exclude(follower_set__follower=viewer)
+        .order_by("-date_joined")[:count]
+    )
 
 
 def user_people_visible(*, username: str, viewer: User) -> User:

@@ -37,6 +37,7 @@ from members.forms import (
     TwoFactorEnableForm,
 )
 from members.models import User
+from posts import cards
 from posts import selectors as post_selectors
 
 PEOPLE_PER_PAGE = 50
@@ -420,12 +421,14 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     owner = selectors.user_profile(username=username, viewer=request.user)
     if owner.username != username:
         return redirect(owner, permanent=True)
-    page = None
+    page = grid = None
     if owner.content_visible:
         page = post_selectors.post_by_author(
             author=owner, viewer=request.user, cursor=request.GET.get("after")
         )
-    return render(request, "members/profile.html", {"owner": owner, "page": page})
+        grid = cards.grid(page)
+    context = {"owner": owner, "page": page, "grid": grid}
+    return render(request, "members/profile.html", context)
 
 
 def _people(

@@ -7,14 +7,28 @@ costs the same at post 10 as at post 100,000, and new posts don't shift what com
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    BigIntegerField,
+    Exists,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
+from django.db.models.functions import JSONObject
+from django.http import Http404
 
-from members.models import Follow, User
+from config import prepared
+from members.models import Follow, User, viewer_shape
 from members.selectors import count_of
 from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag, post_visibility
 
 PAGE_SIZE = 12
+# Up to this many followed accounts, the feed asks each for its newest posts (_feed_rows).
+FEW_FOLLOWED = 100
 GRID_PAGE_SIZE = 24
 LATEST_COMMENTS = 2
 
@@ -41,24 +55,36 @@ def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def _page(posts: QuerySet[Post], cursor: str | None, size: int) -> Page:
-    after = cursor_decode(cursor)
+def _page(shown: QuerySet[Post], rows: QuerySet[Post], cursor: str | None, size: int) -> Page:
+    """A page of ``shown`` (what the viewer may see: visible_to and the page's own filter),
+    read as ``rows`` (what the page shows of each post)."""
+    return _paged(list(_page_rows(shown, rows, cursor_decode(cursor), size)), size)
+
+
+def _page_rows(
+    shown: QuerySet[Post], rows: QuerySet[Post], after: tuple[datetime, int] | None, size: int
+) -> QuerySet[Post]:
+    """The posts of the page after ``after``, and one more if there is a next page."""
     if after:
         created, pk = after
-        posts = posts.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+        shown = shown.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
     # The page's ids first, then everything else for those rows only: otherwise PostgreSQL
     # evaluates the "liked by me" check as a hashed subplan over every like the viewer made.
-    ids = posts.order_by("-created", "-id").values("pk")[: size + 1]
-    rows = list(posts.filter(pk__in=ids).order_by("-created", "-id"))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, cursor_encode(rows[-1]) if more else None)
+    # The second query does not repeat the filters: it would make PostgreSQL read every post.
+    ids = shown.order_by("-created", "-id").values("pk")[: size + 1]
+    return rows.filter(pk__in=ids).order_by("-created", "-id")
+
+
+def _paged(found: list[Post], size: int) -> Page:
+    more = len(found) > size
+    found = found[:size]
+    return Page(found, cursor_encode(found[-1]) if more else None)
 
 
 def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
-    """Only what ``viewer`` may see (Post.objects.visible_to), with like and comment counts
-    and whether ``viewer`` likes and has saved each."""
-    posts = posts.visible_to(viewer).annotate(
+    """``posts`` with like and comment counts and whether ``viewer`` likes and has saved each
+    (what ``viewer`` may see is the caller's filter: Post.objects.visible_to)."""
+    posts = posts.annotate(
         like_count=count_of(Like.objects.filter(post=OuterRef("pk"))),
         comment_count=count_of(Comment.objects.filter(post=OuterRef("pk"))),
     )
@@ -70,20 +96,48 @@ def _with_counts(posts: QuerySet[Post], viewer: User) -> QuerySet[Post]:
     return posts
 
 
-def _cards(viewer: User) -> QuerySet[Post]:
-    """Posts with all a feed card shows: author, photos, counts and the latest comments."""
+def _latest_comments(viewer: User) -> ArraySubquery:
+    """The latest LATEST_COMMENTS comments ``viewer`` may see on the post, newest first, as
+    JSON objects: read with the post, not in a query of their own (_comments_from)."""
     latest = (
         Comment.objects.visible_to(viewer)
-        .select_related("author")
-        .order_by("post_id", "-created", "-id")
+        .filter(post=OuterRef("pk"))
+        .order_by("-created", "-id")
+        .values(
+            comment=JSONObject(
+                id="id",
+                text="text",
+                created="created",
+                hidden_at="hidden_at",
+                author_id="author_id",
+                username="author__username",
+            )
+        )[:LATEST_COMMENTS]
     )
-    return _with_counts(
-        Post.objects.select_related("author").prefetch_related(
-            Prefetch("images", queryset=PostImage.objects.order_by("order")),
-            Prefetch("comments", queryset=latest[:LATEST_COMMENTS], to_attr="latest_comments"),
-        ),
-        viewer,
-    )
+    return ArraySubquery(latest)
+
+
+def _comments_from(post: Post) -> list[Comment]:
+    """``post``'s latest comments (its ``latest`` JSON) as Comments with their authors."""
+    found = []
+    for row in post.latest:
+        comment = Comment(
+            id=row["id"],
+            text=row["text"],
+            created=datetime.fromisoformat(row["created"]),
+            hidden_at=row["hidden_at"] and datetime.fromisoformat(row["hidden_at"]),
+            author_id=row["author_id"],
+            post=post,
+        )
+        comment.author = User(id=row["author_id"], username=row["username"])
+        found.append(comment)
+    return found
+
+
+def post_images_load(posts: list[Post]) -> None:
+    """Read the photos of ``posts``, in order, in one query (as ``post.images.all()``)."""
+    in_order = PostImage.objects.order_by("order")
+    prefetch_related_objects(posts, Prefetch("images", queryset=in_order))
 
 
 def _grid(viewer: User) -> QuerySet[Post]:
@@ -98,28 +152,91 @@ def _grid(viewer: User) -> QuerySet[Post]:
 
 def post_feed(*, viewer: User, cursor: str | None = None) -> Page:
     """Posts by ``viewer`` and whom they follow, newest first (everyone's if they follow no one,
-    and then the page says so)."""
+    and then the page says so), with what a card needs every time, in one query: author,
+    counts and the latest comments ``viewer`` may see. Photos are read only for the cards not
+    cached (post_images_load)."""
+    after = cursor_decode(cursor)
+    shape = ("post_feed", viewer_shape(viewer), after is not None)
+    found = prepared.run(shape, _feed_rows, viewer, *(after or ()))
+    for post in found:
+        post.latest_comments = _comments_from(post)
+    page = _paged(found, PAGE_SIZE)
+    return replace(page, everyone=bool(found) and found[0].follows_no_one)
+
+
+def _feed_rows(viewer: User, *after) -> QuerySet[Post]:
+    """The feed's page as one query that costs about the same for every reader, at any size.
+
+    Newest first over posts by the viewer and whom they follow is read one of two ways, and
+    PostgreSQL runs only the branch that fits (the others stop at a one-time filter):
+
+    - following a few accounts: each one's newest posts from its own index
+      (post_author_recent), a page's worth each, then the newest of those. Walking all posts
+      newest first would read past every post by others when those accounts are quiet (the
+      Pixelfed complaint: a timeline of accounts that posted last year, among millions).
+    - following many: all posts newest first (post_recent), kept if the author is followed;
+      with so many followed, a page is found after a few rows, where asking each account
+      would cost thousands of index probes.
+    - following no one: everyone's newest posts.
+
+    Every branch reads ``Post.objects.visible_to(viewer)`` before it takes its page's worth.
+    """
+    size = PAGE_SIZE + 1
     follows = Follow.objects.filter(follower=viewer)
-    posts = _cards(viewer).filter(
-        Q(author=viewer) | Q(author__in=follows.values("following")) | ~Exists(follows),
+    newest = Post.objects.visible_to(viewer).order_by("-created", "-id")
+    if after:
+        created, pk = after
+        newest = newest.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+    followed = count_of(Follow.objects.filter(follower=viewer))
+    each = newest.filter(author=OuterRef("following")).values("pk")[:size]
+    few = (
+        follows.alias(followed=followed)
+        .filter(followed__lte=FEW_FOLLOWED)
+        .annotate(post=Func(ArraySubquery(each), function="unnest", output_field=BigIntegerField()))
+        .values("post")
     )
+    many = newest.alias(followed=followed).filter(
+        followed__gt=FEW_FOLLOWED, author__in=follows.values("following")
+    )
+    ids = (
+        newest.filter(author=viewer)
+        .values("pk")[:size]
+        .union(
+            few,
+            many.values("pk")[:size],
+            newest.filter(~Exists(follows)).values("pk")[:size],
+            all=True,
+        )
+    )
+    rows = _with_counts(Post.objects.select_related("author"), viewer)
     # Read with the posts, not by a query of its own: PostgreSQL evaluates it once per page.
-    page = _page(posts.annotate(follows_no_one=~Exists(follows)), cursor, PAGE_SIZE)
-    return replace(page, everyone=bool(page.posts) and page.posts[0].follows_no_one)
+    rows = rows.annotate(latest=_latest_comments(viewer), follows_no_one=~Exists(follows))
+    return rows.filter(pk__in=ids).order_by("-created", "-id")[:size]
 
 
 def post_explore(*, viewer: User, cursor: str | None = None) -> Page:
     """Recent posts from everyone."""
-    return _page(_grid(viewer), cursor, GRID_PAGE_SIZE)
+    return _page(Post.objects.visible_to(viewer), _grid(viewer), cursor, GRID_PAGE_SIZE)
 
 
 def post_by_tag(*, tag: Tag, viewer: User, cursor: str | None = None) -> Page:
-    posts = _grid(viewer).filter(tags=tag)
-    return _page(posts, cursor, GRID_PAGE_SIZE)
+    shown = Post.objects.visible_to(viewer).filter(tags=tag)
+    return _page(shown, _grid(viewer), cursor, GRID_PAGE_SIZE)
 
 
 def post_by_author(*, author: User, viewer: User, cursor: str | None = None) -> Page:
-    return _page(_grid(viewer).filter(author=author), cursor, GRID_PAGE_SIZE)
+    """A page of the author's grid, with counts; photos are read only for a grid not cached
+    (post_images_load)."""
+    after = cursor_decode(cursor)
+    shape = ("post_by_author", viewer_shape(viewer), after is not None)
+    found = prepared.run(shape, _by_author_rows, viewer, author, *(after or ()))
+    return _paged(found, GRID_PAGE_SIZE)
+
+
+def _by_author_rows(viewer: User, author: User, *after) -> QuerySet[Post]:
+    shown = Post.objects.visible_to(viewer).filter(author=author)
+    rows = _with_counts(Post.objects.select_related("author"), viewer)
+    return _page_rows(shown, rows, after or None, GRID_PAGE_SIZE)
 
 
 def post_saved(*, user: User, cursor: str | None = None) -> Page:
@@ -153,20 +270,29 @@ def post_likers(*, post: Post, viewer: User) -> QuerySet[User]:
 
 
 def post_detail(*, code: str, viewer: User) -> Post:
-    """One post with all its photos and comments (oldest first)."""
-    return get_object_or_404(
-        _with_counts(
-            Post.objects.select_related("author").prefetch_related(
-                Prefetch("images", queryset=PostImage.objects.order_by("order")),
-                Prefetch(
-                    "comments",
-                    queryset=Comment.objects.visible_to(viewer)
-                    .select_related("author")
-                    .order_by("created", "id"),
-                    to_attr="all_comments",
-                ),
-            ),
-            viewer,
-        ),
-        code=code,
+    """One post with all its photos and the comments ``viewer`` may see (oldest first)."""
+    found = prepared.run(("post_detail", viewer_shape(viewer)), _detail, viewer, code)
+    if not found:
+        raise Http404("No post by that code.")
+    post = found[0]
+    post_images_load([post])
+    shape = ("post_comments", viewer_shape(viewer))
+    post.all_comments = prepared.run(shape, _comments, viewer, post.pk)
+    for comment in post.all_comments:
+        comment.post = post  # what their report forms link to, without a query each
+    return post
+
+
+def _detail(viewer: User, code: str) -> QuerySet[Post]:
+    return _with_counts(
+        Post.objects.visible_to(viewer).select_related("author").filter(code=code), viewer
+    )
+
+
+def _comments(viewer: User, post_id: int) -> QuerySet[Comment]:
+    return (
+        Comment.objects.visible_to(viewer)
+        .select_related("author")
+        .filter(post_id=post_id)
+        .order_by("created", "id")
     )

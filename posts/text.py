@@ -5,8 +5,11 @@ that everyone, its author included, needs in order to remove it.
 """
 
 import re
+from datetime import datetime
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -67,3 +70,17 @@ def linkify(text: str, unlinked: frozenset[str] = frozenset()) -> SafeString:
         position = match.end()
     parts.append(escape(text[position:]))
     return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped or format_html
+
+
+WEEK = 604_800
+
+
+def ago(moment: datetime) -> str:
+    """How long ago, as Instagram writes it: "now", "5m", "3h", "2d", "4w", then the date."""
+    seconds = int((timezone.now() - moment).total_seconds())
+    if seconds >= 52 * WEEK:
+        return date_format(moment, "M j, Y")
+    for unit, size in (("w", WEEK), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return "now"

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 from config.errors import wants_json
 from config.media import StorageUnavailable
 from config.ratelimit import per_member
-from members.models import User
+from members.selectors import user_suggestions
 from members.views import PEOPLE_PER_PAGE, next_url
-from posts import selectors, services, text
+from posts import cards, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
 from posts.models import Comment, Post, SavedPost, Tag, comment_visibility
 
@@ -39,13 +39,14 @@ def _own_post(request: HttpRequest, code: str) -> Post:
 @login_required
 def feed(request: HttpRequest) -> HttpResponse:
     page = selectors.post_feed(viewer=request.user, cursor=request.GET.get("after"))
-    suggestions = (
-        User.objects.visible_to(request.user)
-        .exclude(pk=request.user.pk)
-        .exclude(follower_set__follower=request.user)
-        .order_by("-date_joined")[:SUGGESTIONS]
-    )
-    return render(request, "posts/feed.html", {"page": page, "suggestions": suggestions})
+    suggestions = user_suggestions(viewer=request.user, count=SUGGESTIONS)
+    context = {
+        "page": page,
+        "cards": cards.feed_cards(request, page.posts),
+        "suggestions": suggestions,
+        "suggestions_list": cards.suggestions(request, suggestions),
+    }
+    return render(request, "posts/feed.html", context)
 
 
 @login_required
@@ -162,7 +163,8 @@ def saved(request: HttpRequest, username: str) -> HttpResponse:
     if not request.user.is_authenticated or username != request.user.username:
         raise Http404
     page = selectors.post_saved(user=request.user, cursor=request.GET.get("after"))
-    return render(request, "posts/grid.html", {"page": page, "title": "Saved"})
+    context = {"page": page, "grid": cards.grid(page), "title": "Saved"}
+    return render(request, "posts/grid.html", context)
 
 
 @require_POST
@@ -218,12 +220,12 @@ def comment_delete(request: HttpRequest, code: str, comment_id: int) -> HttpResp
 
 def explore(request: HttpRequest) -> HttpResponse:
     page = selectors.post_explore(viewer=request.user, cursor=request.GET.get("after"))
-    return render(request, "posts/grid.html", {"page": page, "title": "Explore"})
+    context = {"page": page, "grid": cards.grid(page), "title": "Explore"}
+    return render(request, "posts/grid.html", context)
 
 
 def tag(request: HttpRequest, name: str) -> HttpResponse:
     found = get_object_or_404(Tag, name=text.tag_name(name))
     page = selectors.post_by_tag(tag=found, viewer=request.user, cursor=request.GET.get("after"))
-    return render(
-        request, "posts/grid.html", {"page": page, "title": f"#{found.name}", "tag": found}
-    )
+    context = {"page": page, "grid": cards.grid(page), "title": f"#{found.name}", "tag": found}
+    return render(request, "posts/grid.html", context)

@@ -160,9 +160,11 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 
 def redis_settings(url: str) -> dict:
-    """The cache and session settings production derives from REDIS_URL ``url``."""
+    """The cache and session settings production derives from REDIS_URL ``url`` (the
+    per-process caches config/settings.py adds, such as posts.cards' "fragments", kept)."""
     secrets = Secrets(Path("tests-secrets.json"), {"REDIS_URL": url}, {})
-    return {"CACHES": secrets.caches(), "SESSION_ENGINE": secrets.session_engine()}
+    caches = {**settings.CACHES, **secrets.caches()}
+    return {"CACHES": caches, "SESSION_ENGINE": secrets.session_engine()}
 
 
 @pytest.fixture

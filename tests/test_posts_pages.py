@@ -147,3 +147,16 @@ def test_the_tag_page_lists_posts_with_that_tag_in_any_case(client, owner, bucke
     response = client.get("/explore/tags/BEACH/")
     assert codes(response) == [post.code]
     assert client.get("/explore/tags/nothing/").status_code == 404
+
+
+def test_the_post_page_costs_the_same_queries_for_3_comments_as_for_30(client, owner, outsider):
+    post = factories.post(owner, photos=3)
+    counts = []
+    for comments in (3, 27):
+        for i in range(comments):
+            factories.comment(outsider, post, f"comment {i}")
+        client.force_login(outsider)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/p/{post.code}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

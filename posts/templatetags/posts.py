@@ -1,16 +1,11 @@
-from datetime import datetime
-
 from django import template
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
-from members.selectors import unreachable_usernames
-from posts.forms import new_submission
-from posts.text import linkify
+from posts import cards
+from posts.text import ago, linkify
 
 register = template.Library()
-WEEK = 604_800
+register.filter("ago", ago)
 
 
 @register.simple_tag(takes_context=True)
@@ -18,31 +13,23 @@ def linked(context, text: str) -> SafeString:
     """User text, escaped, with #tags and @mentions linked: ``{% linked comment.text %}``.
 
     Mentions of members the viewer blocks, or is blocked by, are not links. A tag rather than
-    a filter because it needs the viewer. Their names are read once per request, and only
-    when some text mentions anyone and the viewer is in a block at all (``in_blocks``, which
-    members.backends loads with the member).
+    a filter because it needs the viewer (posts.cards.unlinked_names: read once per request,
+    and only for a viewer in a block at all). In a card rendered for the cache, which sees no
+    viewer, the names not to link are those its key names (posts.cards.feed_cards).
     """
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if "@" not in text or user is None or not user.is_authenticated:
+    if context.get(cards.SLOTTED):
+        return linkify(text, context.get(cards.UNLINKED, frozenset()))
+    if "@" not in text:
         return linkify(text)
-    if not getattr(user, "in_blocks", True):
-        return linkify(text)
-    if not hasattr(request, "_unreachable_usernames"):
-        request._unreachable_usernames = unreachable_usernames(user=user)
-    return linkify(text, request._unreachable_usernames)
+    return linkify(text, cards.unlinked_names(context.get("request")))
 
 
-register.simple_tag(new_submission, name="new_submission")
-
-
-@register.filter
-def ago(moment: datetime) -> str:
-    """How long ago, as Instagram writes it: "now", "5m", "3h", "2d", "4w", then the date."""
-    seconds = int((timezone.now() - moment).total_seconds())
-    if seconds >= 52 * WEEK:
-        return date_format(moment, "M j, Y")
-    for unit, size in (("w", WEEK), ("d", 86_400), ("h", 3_600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return "now"
+@register.simple_tag(takes_context=True)
+def per_viewer(context: template.Context, name: str, comment=None) -> SafeString:
+    """What differs per viewer (posts.cards.PER_VIEWER): a slot in a card rendered for the
+    cache, the viewer's value itself otherwise."""
+    post = context.get("post")
+    if context.get(cards.SLOTTED):
+        return cards.slot(name, None if comment is None else comment.pk)
+    value = cards.PER_VIEWER[name](context.request, post, comment)
+    return mark_safe(value)  # noqa: S308 - PER_VIEWER values are escaped HTML

@@ -1,0 +1,312 @@
+"""Feed cards: rendered once for every viewer and cached, with what differs per viewer added on
+each request.
+
+A card is rendered from ``posts/_card.html`` without the request, the viewer or the CSRF token.
+Where the page differs per viewer or per request (the CSRF token, the "next" address, whether
+the viewer likes and has saved the post, a comment's delete button, the form's one-time key,
+"5m ago" of the post and of each comment), the
+template writes a slot, ``{% per_viewer "name" %}``: rendered for the cache it is a marker, NUL
+name NUL, which each request replaces with that viewer's value from ``PER_VIEWER``. Rendered
+as usual (the post page, the comment answer) the same tag writes the value itself, so one
+template serves both. PostgreSQL text cannot hold NUL, so no caption or comment can forge a
+marker; anything not written as a slot is the same for every viewer by construction, since
+the template sees no ``user`` or ``request`` when it renders for the cache. Report forms
+(they carry the CSRF token and are for others than the author) are on the post page only,
+which is not cached.
+
+A card is cached under a key made of everything it shows that can change: the post's
+``updated`` (caption and alt-text edits) and ``hidden_at``, its like and comment counts, its
+author's username, photo and privacy, the ids, authors and hidden marks of the comments this
+viewer may see (``Comment.objects.visible_to``, so a block or a hidden comment is a different
+card; a comment hidden by a moderator is seen, marked, only by its author and staff), and the
+current photo-URL signatures (``config.storage``: URLs are signed per hour, a private
+account's photos per ten minutes, ``PostImage.display_url``). All of these come with the
+page's own query, so a like, a comment, an edit, a hide or a block makes a new key on the next
+load, on every worker; an entry no longer named is never read again and expires. The cards of
+a page are fetched with one ``get_many`` from the ``fragments`` cache.
+
+Mentions of members the viewer blocks or is blocked by are not links (``{% linked %}``). Only
+a viewer in a block at all (``User.in_blocks``, loaded with the member) has such names; for
+them, a card that mentions some of those names has them in its key and is rendered with them
+unlinked, so it is the same card for every viewer who must not be led to the same names, and
+no one else's.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable
+from functools import cache
+
+from django.core.cache import caches
+from django.core.files.storage import default_storage
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from members.selectors import unreachable_usernames
+from posts import selectors
+from posts.forms import new_submission
+from posts.models import Comment, Post
+from posts.text import ago, mentions
+
+MARK = "\x00"
+# Set in the context of a card rendered for the cache: per_viewer tags then write markers.
+SLOTTED = "per_viewer_slots"
+# Also set there: the usernames whose mentions the card does not link (see the docstring).
+UNLINKED = "unlinked_names"
+CACHE = "fragments"
+CARD_TIMEOUT = 2 * 3600  # the photo URLs' signing window, after which the key changes anyway
+_URL_PROBE = "fragments-url-probe"
+
+
+def slot(name: str, argument: object = None) -> SafeString:
+    """The marker a cached card holds where ``name``'s per-viewer value goes."""
+    suffix = "" if argument is None else f":{argument}"
+    return mark_safe(f"{MARK}{name}{suffix}{MARK}")  # noqa: S308 - a fixed name and an id
+
+
+def _next(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    return escape(request.get_full_path())
+
+
+def _csrf(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    return escape(get_token(request))
+
+
+def _like(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    return _like_button(bool(getattr(post, "liked", False)))
+
+
+@cache
+def _like_button(liked: bool) -> str:
+    """The like button in one of its two states: the same for every post, so made once."""
+    return get_template("posts/_like_button.html").render({"liked": liked})
+
+
+def _save(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    """The save (bookmark) form, for a member who is logged in."""
+    if not request.user.is_authenticated:
+        return ""
+    return format_html(
+        '<form method="post" action="{}" class="actions__save" data-save>'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="next" value="{}">{}</form>',
+        reverse("posts:save", args=[post.code]),
+        get_token(request),
+        request.get_full_path(),
+        _save_button(bool(getattr(post, "saved", False))),
+    )
+
+
+@cache
+def _save_button(saved: bool) -> SafeString:
+    """The save button in one of its two states: the same for every post, so made once."""
+    return mark_safe(get_template("posts/_save_button.html").render({"saved": saved}))  # noqa: S308
+
+
+def _submission(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    return str(new_submission())
+
+
+def _ago(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    return escape(ago(post.created))
+
+
+def _comment_ago(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    return "" if comment is None else escape(ago(comment.created))
+
+
+def _comment_delete(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    """The delete button, for the comment's author and the post's."""
+    if comment is None or request.user.pk not in (comment.author_id, post.author_id):
+        return ""
+    return get_template("posts/_comment_delete.html").render(
+        {
+            "post": post,
+            "comment": comment,
+            "csrf_token": get_token(request),
+            "next": request.get_full_path(),
+        }
+    )
+
+
+# What each slot holds for the viewer of ``request``. Per-viewer parts of a card are added here
+# (and written as {% per_viewer "name" %} in the template), never rendered into the cache.
+PER_VIEWER: dict[str, Callable[[HttpRequest, Post, Comment | None], str]] = {
+    "csrf": _csrf,
+    "next": _next,
+    "like": _like,
+    "save": _save,
+    "submission": _submission,
+    "ago": _ago,
+    "comment_ago": _comment_ago,
+    "comment_delete": _comment_delete,
+}
+CSRF_MARK = slot("csrf")
+
+
+def card_key(post: Post, *, eager: bool, urls: str, unlinked: frozenset[str] = frozenset()) -> str:
+    """The cache key of ``post``'s card as this viewer sees it: see the module's docstring.
+    ``unlinked``: the names this card mentions that the viewer must not be led to."""
+    author = post.author
+    comments = [
+        (c.pk, c.author.username, c.hidden_at and c.hidden_at.timestamp())
+        for c in post.latest_comments
+    ]
+    state = (
+        post.pk, post.updated.timestamp(), post.hidden_at and post.hidden_at.timestamp(),
+        post.like_count, post.comment_count, author.username, author.avatar.name,
+        author.is_private, comments, eager, urls, sorted(unlinked),
+    )  # fmt: skip
+    return "card:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+
+
+def url_signature(*, private: bool = False) -> str:
+    """What photo URLs signed now share: a new signing window or new credentials change it.
+    With ``private``, those of a private account's photos too (config.media.photo_url)."""
+    public = default_storage.url(_URL_PROBE)
+    private_url = getattr(default_storage, "private_url", None)
+    if not private or private_url is None:
+        return public
+    return f"{public} {private_url(_URL_PROBE)}"
+
+
+def unlinked_names(request: HttpRequest | None) -> frozenset[str]:
+    """The usernames whose mentions are not links for the viewer of ``request``: those they
+    block or are blocked by. Read once per request, and only for a viewer in a block at all
+    (``in_blocks``, which members.backends loads with the member)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not getattr(user, "in_blocks", True):
+        return frozenset()
+    if not hasattr(request, "_unreachable_usernames"):
+        request._unreachable_usernames = unreachable_usernames(user=user)
+    return request._unreachable_usernames
+
+
+def _texts(post: Post) -> list[str]:
+    """The member-written texts of ``post``'s card that may mention someone."""
+    return [post.caption, *(comment.text for comment in post.latest_comments)]
+
+
+def _mentioned(post: Post, names: frozenset[str]) -> frozenset[str]:
+    """Which of ``names`` the card of ``post`` mentions (its caption and latest comments)."""
+    if not names:
+        return frozenset()
+    texts = _texts(post)
+    return frozenset(name for text in texts if "@" in text for name in mentions(text)) & names
+
+
+def feed_cards(request: HttpRequest, posts: list[Post]) -> list[SafeString]:
+    """Each post's card as the viewer of ``request`` sees it, rendered only if not cached."""
+    signatures = {private: url_signature(private=private) for private in (False, True)}
+    mentioning = any("@" in text for post in posts for text in _texts(post))
+    names = unlinked_names(request) if mentioning else frozenset()
+    unlinked = [_mentioned(post, names) for post in posts]
+    keys = [
+        card_key(post, eager=i == 0, urls=signatures[post.author.is_private], unlinked=unlinked[i])
+        for i, post in enumerate(posts)
+    ]
+    fragments = caches[CACHE]
+    found = fragments.get_many(keys)
+    missing = [(key, i) for i, key in enumerate(keys) if key not in found]
+    if missing:
+        selectors.post_images_load([posts[i] for _, i in missing])
+        made = {
+            key: _rendered(
+                "posts/_card.html", {"post": posts[i], "eager": i == 0, UNLINKED: unlinked[i]}
+            )
+            for key, i in missing
+        }
+        fragments.set_many(made, CARD_TIMEOUT)
+        found.update(made)
+    page = page_values(request)
+    return [
+        _filled(found[key], request, page, post=post, comments=post.latest_comments)
+        for key, post in zip(keys, posts, strict=True)
+    ]
+
+
+def grid(page: selectors.Page) -> SafeString:
+    """A page of thumbnails (profile, explore, tag), the same for every viewer: cached under
+    what each tile shows that can change, and rendered only if not cached."""
+    tiles = [
+        (
+            p.pk,
+            p.updated.timestamp(),
+            p.like_count,
+            p.comment_count,
+            p.author.username,
+            p.author.is_private,
+        )
+        for p in page.posts
+    ]
+    private = any(p.author.is_private for p in page.posts)
+    state = ("grid", tiles, page.next_cursor, url_signature(private=private))
+    key = "grid:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+    fragments = caches[CACHE]
+    html = fragments.get(key)
+    if html is None:
+        selectors.post_images_load(page.posts)
+        html = get_template("posts/_grid.html").render({"page": page})
+        fragments.set(key, html, CARD_TIMEOUT)
+    return mark_safe(html)  # noqa: S308 - a rendered template, cached
+
+
+def suggestions(request: HttpRequest, people: list) -> SafeString:
+    """The "Suggested for you" list, cached for this viewer and these people as they are now."""
+    shown = [
+        (
+            p.pk,
+            p.username,
+            p.full_name,
+            p.avatar.name,
+            getattr(p, "followed_by_viewer", None),
+            getattr(p, "requested_by_viewer", None),
+        )
+        for p in people
+    ]
+    state = ("suggestions", request.user.pk, shown, url_signature())
+    key = "people:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+    fragments = caches[CACHE]
+    parts = fragments.get(key)
+    if parts is None:
+        context = {"suggestions": people, "user": request.user}
+        parts = _rendered("posts/_suggestions.html", context)
+        fragments.set(key, parts, CARD_TIMEOUT)
+    return _filled(parts, request, page_values(request))
+
+
+def page_values(request: HttpRequest) -> dict[str, str]:
+    """The slots whose value is the same all over a page: one CSRF token per page, as Django's
+    own tag gives, and the address forms come back to."""
+    return {"csrf": escape(get_token(request)), "next": escape(request.get_full_path())}
+
+
+def _rendered(template: str, context: dict) -> tuple[str, ...]:
+    """``template`` rendered for the cache, split at its markers: text, slot, text, ..., text."""
+    html = get_template(template).render({**context, SLOTTED: True, "csrf_token": CSRF_MARK})
+    return tuple(html.split(MARK))
+
+
+def _filled(
+    parts: Iterable[str],
+    request: HttpRequest,
+    page: dict[str, str],
+    *,
+    post: Post | None = None,
+    comments: Iterable[Comment] = (),
+) -> SafeString:
+    """The fragment with each slot filled for the viewer of ``request``."""
+    by_pk = {str(comment.pk): comment for comment in comments}
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(part)
+        elif part in page:
+            out.append(page[part])
+        else:
+            name, _, argument = part.partition(":")
+            out.append(PER_VIEWER[name](request, post, by_pk.get(argument)))
+    return mark_safe("".join(out))  # noqa: S308 - cached escaped HTML and escaped values
