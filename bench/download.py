@@ -10,14 +10,13 @@ Imports models: import this module only once Django is set up.
 """
 
 import time
-from pathlib import Path
 
 import requests
 from django.core.management import call_command
 from django.test import Client
 
 from bench.report import Row
-from bench.server import status_kb
+from bench.rss import reset_peak, status_mb
 from bench.stack import gunicorn
 from members.models import User
 from posts.forms import Photo
@@ -51,8 +50,8 @@ def download(env: dict[str, str], user: User) -> dict[str, float]:
         page = browser.get(server.url + "/accounts/settings/", timeout=30)
         assert page.status_code == 200, page.status_code
         (worker,) = server.worker_pids()
-        before = status_kb(worker, "VmRSS")
-        Path(f"/proc/{worker}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        before = status_mb(worker, "VmRSS")
+        reset_peak(worker)
         started, size = time.perf_counter(), 0
         with browser.post(
             server.url + "/accounts/download/",
@@ -65,10 +64,10 @@ def download(env: dict[str, str], user: User) -> dict[str, float]:
             for chunk in response.iter_content(1 << 20):
                 size += len(chunk)
         seconds = time.perf_counter() - started
-        peak = status_kb(worker, "VmHWM")
+        peak = status_mb(worker, "VmHWM")
     return {
-        "rss_before_mb": before / 1024,
-        "peak_rss_mb": peak / 1024,
+        "rss_before_mb": before,
+        "peak_rss_mb": peak,
         "zip_mb": size / 1_048_576,
         "seconds": seconds,
     }
