@@ -76,13 +76,15 @@ def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:
     REQUEST_MAX_PIXELS, and why it is refused; None when they fit.
 
     Read from the files' headers, before any of them is decoded: a few kilobytes of flat
-    colour can claim 50 megapixels, and ten of them would hold a worker for seconds. A header
-    the pipeline refuses counts nothing here; processing the file reports why.
+    colour can claim 50 megapixels, and ten of them would hold a worker for seconds. Each
+    counts as the work its decode takes (``full_size_pixels``): a lossless WebP decodes whole
+    inside libwebp however small its output, so it counts whole. A header the pipeline refuses
+    counts nothing here; processing the file reports why.
     """
     total = 0
     for index, upload in enumerate(uploads):
         try:
-            total += images.post_pixels(upload) if upload.size <= MAX_UPLOAD_BYTES else 0
+            total += images.full_size_pixels(upload) if upload.size <= MAX_UPLOAD_BYTES else 0
         except ImageError:
             pass
         finally:

@@ -244,6 +244,11 @@ def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
     return _png(header, idat)
 
 
+def webp_bomb(width: int = 7071, height: int = 7071) -> bytes:
+    """A flat lossless WebP of width x height: about 2 KB, decoded whole inside libwebp."""
+    return _save(Image.new("RGB", (width, height), (200, 120, 40)), "WEBP", lossless=True)
+
+
 def display_p3_profile() -> bytes:
     """An ICC v2 display profile with Display P3 primaries and the sRGB tone curve.
 
