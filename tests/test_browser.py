@@ -303,7 +303,7 @@ def test_a_busy_server_has_the_page_send_the_post_again_by_itself(people, decode
         shot(page, "upload-busy")
     finally:
         os.close(holder)
-    expect(page).to_have_url(re.compile(r"/p/\w+/$"), timeout=20_000)
+    expect(page).to_have_url(re.compile(r"/p/[\w-]+/$"), timeout=20_000)
     assert len(bucket.keys()) == 2
 
 
