@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.utils.html import format_html
 
 from members import services
@@ -15,6 +16,8 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "email", "full_name")
     readonly_fields = ("avatar_preview", "two_factor", "last_login", "date_joined")
     actions = ["two_factor_turn_off"]
+    # As the profile form does: "example.com" typed by a moderator becomes an https link.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("full_name", "email", "website", "bio", "avatar_preview")}),

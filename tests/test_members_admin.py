@@ -1,8 +1,9 @@
 """Follow requests and blocks in the admin: lists staff can search, and change nothing in."""
 
 import pytest
+from django.contrib import admin
 
-from members.models import Block, FollowRequest
+from members.models import Block, FollowRequest, User
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,10 @@ def test_members_cannot_reach_the_lists(client, outsider):
     for url in LISTS.values():
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith("/admin/login/")
+
+
+def test_a_website_typed_without_a_scheme_becomes_an_https_link(owner, rf):
+    request = rf.get("/admin/")
+    request.user = factories.user(username="root", is_staff=True, is_superuser=True)
+    form = admin.site._registry[User].get_form(request, owner)
+    assert form.base_fields["website"].clean("example.com") == "https://example.com"
