@@ -86,10 +86,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             window=SIGNUP_WINDOW,
         )
         if not hit.allowed:
-            return ratelimit.too_many_requests(
-                request,
-                message=f"Too many sign-ups from your network. Wait {hit.minutes} minutes.",
-                retry_after=hit.retry_after,
+            return hit.answer(
+                request, "Too many sign-ups from your network. Wait {minutes} minutes."
             )
     form = SignupForm(request.POST or None)
     status = 200
@@ -355,10 +353,8 @@ def account_download(request: HttpRequest) -> HttpResponse:
     copies every photo out of storage. A POST, so that no other site can spend the hour."""
     hit = ratelimit.hit("download", str(request.user.pk), limit=1, window=DOWNLOAD_WINDOW)
     if not hit.allowed:
-        return ratelimit.too_many_requests(
-            request,
-            message=f"You can download your data once an hour. Wait {hit.minutes} minutes.",
-            retry_after=hit.retry_after,
+        return hit.answer(
+            request, "You can download your data once an hour. Wait {minutes} minutes."
         )
     response = StreamingHttpResponse(
         _refunded_on_failure(export.export_stream(request.user), hit),
