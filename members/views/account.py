@@ -148,9 +148,6 @@ def password_reset(request: HttpRequest) -> HttpResponse:
         except ratelimit.Throttled as exc:
             form.add_error(None, exc.message)
             status, retry_after = 429, exc.retry_after
-        except MailNotSent as exc:
-            form.add_error(None, exc.message)
-            status = 503
         else:
             return redirect("members:password_reset_sent")
     response = render(request, "members/password_reset.html", {"form": form}, status=status)
