@@ -6,7 +6,6 @@ needs its own permission (see the Moderators group, migration 0001), so a modera
 permission on users or posts."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import get_deleted_objects
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -99,12 +98,7 @@ class ReportAdmin(admin.ModelAdmin):
         self, request: HttpRequest, kind: str, target: models.Model, reason: str
     ) -> HttpResponse:
         """The page that asks before a delete, as the admin's delete_selected does: what goes
-        with the target, and a button that sends the same action again, confirmed. The
-        moderator's delete permission (already checked) is what counts, not one per model."""
-        _, counts, _, _ = get_deleted_objects([target], request, self.admin_site)
-        # Report's plural names the queue on the admin's index; here they are reports.
-        queue = Report._meta.verbose_name_plural
-        counts = {("reports" if name == queue else name): n for name, n in counts.items()}
+        with the target, and a button that sends the same action again, confirmed."""
         context = {
             **self.admin_site.each_context(request),
             "title": "Are you sure?",
@@ -112,7 +106,7 @@ class ReportAdmin(admin.ModelAdmin):
             "kind": kind,
             "target": target,
             "reason": reason,
-            "counts": counts,
+            "counts": selectors.deletion_counts(target),
             "act_url": request.path,
             "queue_url": reverse(f"{self.admin_site.name}:moderation_report_changelist"),
         }

@@ -172,11 +172,19 @@ def test_deleting_a_post_removes_its_photos_after_commit_and_keeps_the_log(
 def test_delete_asks_first_and_deletes_only_once_confirmed(mod_client, reported, owner, outsider):
     comment = factories.comment(outsider, reported, "Looks legit")
     factories.comment(owner, reported, "It is")
+    factories.like(outsider, reported)
     asked = act(mod_client, reported, "post", "delete", "Scam")
     assert asked.redirect_chain == []
     page = asked.content.decode()
     assert f'data-confirm="post-{reported.pk}"' in page and "It cannot be undone" in page
-    assert "<li>Comments: 2</li>" in page and "<li>Reports: 3</li>" in page
+    summary = re.search(r"<h2>Summary</h2>\s*<ul>(.*?)</ul>", page, re.S).group(1)
+    assert set(re.findall(r"<li>(.*?)</li>", summary)) == {
+        "Posts: 1",
+        "Post images: 1",
+        "Comments: 2",
+        "Likes: 1",
+        "Reports: 3",
+    }
     for hidden in ('name="confirmed" value="yes"', 'name="action" value="delete"', 'value="Scam"'):
         assert hidden in page
     assert Post.objects.filter(pk=reported.pk).exists() and Comment.objects.filter(pk=comment.pk)
