@@ -4,16 +4,18 @@ from django.core import checks
 
 
 class SiteConfig(AppConfig):
-    """Project-wide checks, media receivers, the rows every app shares (rate-limit counters), and
-    runserver's start-up notice."""
+    """Project-wide checks, media receivers, work after responses, the rows every app shares
+    (rate-limit counters), and runserver's start-up notice."""
 
     name = "config"
     label = "site"
 
     def ready(self) -> None:
+        from config import after_response
         from config.media import files_follow_rows
 
         checks.register(proxy_count_check, deploy=True)
+        after_response.listen()
         # Here, once every app's models are loaded, so that no model with a file field is missed.
         files_follow_rows()
 

@@ -23,9 +23,9 @@ NUL bytes) is a key.
 Call ``hit`` outside a transaction that may roll back (views are not wrapped in one), or a
 rolled-back request takes its database count with it (a Redis count stays: ``refund`` it).
 ``client_key(request)`` is the key for limits per client address (behind
-``TRUSTED_PROXY_COUNT`` proxies); ``too_many_requests`` the answer, and ``Throttled`` the
-exception a service raises for its view to answer so; ``per_member`` limits a view's POSTs
-per logged-in member.
+``TRUSTED_PROXY_COUNT`` proxies); ``too_many_requests`` the answer (``Hit.answer`` makes it
+for a refused hit), and ``Throttled`` the exception a service raises for its view to answer
+so; ``per_member`` limits a view's POSTs per logged-in member.
 """
 
 import functools
@@ -69,6 +69,13 @@ class Hit:
     def minutes(self) -> int:
         """The wait in whole minutes, at least one, for messages."""
         return max(1, math.ceil(self.retry_after / 60))
+
+    def answer(self, request: HttpRequest, message: str) -> HttpResponse:
+        """The 429 for this refused event: ``message`` (``{minutes}`` in it is the wait) with
+        Retry-After, as ``too_many_requests`` makes it."""
+        return too_many_requests(
+            request, message=message.format(minutes=self.minutes), retry_after=self.retry_after
+        )
 
 
 class Throttled(Exception):
@@ -171,11 +178,7 @@ def per_member(scope: str, *, setting: str, window: timedelta, message: str) -> 
                 limit = getattr(settings, setting)
                 counted = hit(scope, f"member:{request.user.pk}", limit=limit, window=window)
                 if not counted.allowed:
-                    return too_many_requests(
-                        request,
-                        message=message.format(minutes=counted.minutes),
-                        retry_after=counted.retry_after,
-                    )
+                    return counted.answer(request, message)
             return view(request, *args, **kwargs)
 
         return limited

@@ -1,5 +1,6 @@
 """Writes that touch members, their photos, their follows, their addresses and passwords."""
 
+import functools
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from activity import services as activity
 from config import ratelimit
+from config.after_response import after_response
 from config.mail import mail_send
 from config.media import objects_rolled_back, rendition_store
 from members import totp
@@ -329,8 +331,8 @@ RESET_WINDOW = timedelta(minutes=15)
 
 def password_reset_request(*, login: str, client: str, site: str) -> None:
     """Mail a one-time reset link to the account ``login`` names (username or email), if there
-    is one. Requests are limited per client address (Throttled) and per account (silently, so
-    the answer never tells whether the account exists)."""
+    is one, once the response is sent. Requests are limited per client address (Throttled) and
+    per account (silently, so the answer never tells whether the account exists)."""
     hit = ratelimit.hit("reset-address", client, limit=RESET_ADDRESS_LIMIT, window=RESET_WINDOW)
     if not hit.allowed:
         raise ratelimit.Throttled(
@@ -338,12 +340,13 @@ def password_reset_request(*, login: str, client: str, site: str) -> None:
             hit.retry_after,
         )
     user = User.objects.by_login(login).filter(is_active=True).first()
-    if user is None or not user.has_usable_password():
-        return
-    account = str(user.pk)
-    if not ratelimit.hit(
+    known = user is not None and user.has_usable_password()
+    # An unknown login is counted too, so that either answer takes the same steps.
+    account = str(user.pk) if known else f"unknown:{login}"
+    counted = ratelimit.hit(
         "reset-account", account, limit=RESET_ACCOUNT_LIMIT, window=RESET_WINDOW
-    ).allowed:
+    )
+    if not (known and counted.allowed):
         return
     link = _link(
         site,
@@ -352,10 +355,15 @@ def password_reset_request(*, login: str, client: str, site: str) -> None:
         token=default_token_generator.make_token(user),
     )
     minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    mail_send(
-        to=user.email,
-        template="password_reset",
-        context={"user": user, "link": link, "minutes": minutes},
+    # After the response, or the time the mail takes would tell that the account exists. A
+    # failure is logged (config.mail) and not shown: an unknown account could not show one.
+    after_response(
+        functools.partial(
+            mail_send,
+            to=user.email,
+            template="password_reset",
+            context={"user": user, "link": link, "minutes": minutes},
+        )
     )
 
 

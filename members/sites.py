@@ -21,7 +21,7 @@ class AdminSite(admin.AdminSite):
     def login(self, request, extra_context=None):
         """Django's admin log-in, run by the site's TwoFactorLoginView: Django's own view
         hard-codes auth's LoginView, which would log a member with two-factor on straight in."""
-        from members.views import TwoFactorLoginView
+        from members.views.account import TwoFactorLoginView
 
         if request.method == "GET" and self.has_permission(request):
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
@@ -43,7 +43,7 @@ class AdminSite(admin.AdminSite):
 
     def password_change(self, request, extra_context=None):
         # Django's own view hard-codes a form that checks the old password itself.
-        from members.views import PasswordChangeView
+        from members.views.account import PasswordChangeView
 
         request.current_app = self.name
         return PasswordChangeView.as_view(

@@ -1,8 +1,9 @@
 """The moderation queue and the audit log, in the admin.
 
 The queue is the Report changelist, replaced by a page of open reports grouped by what they
-name, with a form per group for the actions. Each action needs its own permission (see the
-Moderators group, migration 0001), so a moderator needs no permission on users or posts."""
+name, with a form per group for the actions; a delete asks for confirmation first. Each action
+needs its own permission (see the Moderators group, migration 0001), so a moderator needs no
+permission on users or posts."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -83,6 +84,8 @@ class ReportAdmin(admin.ModelAdmin):
         if not request.user.has_perm(permission_for(action, kind)):
             raise PermissionDenied
         target = get_object_or_404(MODELS[kind], pk=form.cleaned_data["target"])
+        if action == "delete" and not form.cleaned_data["confirmed"]:
+            return self._delete_confirmation(request, kind, target, form.cleaned_data["reason"])
         try:
             entry = self._act(request.user, action, target, form.cleaned_data["reason"])
         except ValueError as exc:
@@ -90,6 +93,24 @@ class ReportAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, f"{entry.get_action_display()} {entry.target_label}.")
         return HttpResponseRedirect(back)
+
+    def _delete_confirmation(
+        self, request: HttpRequest, kind: str, target: models.Model, reason: str
+    ) -> HttpResponse:
+        """The page that asks before a delete, as the admin's delete_selected does: what goes
+        with the target, and a button that sends the same action again, confirmed."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Are you sure?",
+            "opts": self.opts,
+            "kind": kind,
+            "target": target,
+            "reason": reason,
+            "counts": selectors.deletion_counts(target),
+            "act_url": request.path,
+            "queue_url": reverse(f"{self.admin_site.name}:moderation_report_changelist"),
+        }
+        return TemplateResponse(request, "admin/moderation/delete_confirmation.html", context)
 
     def _act(self, moderator: User, action: str, target: models.Model, reason: str) -> AuditEntry:
         if action == "dismiss":

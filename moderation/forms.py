@@ -34,6 +34,8 @@ class ActionForm(forms.Form):
     target = forms.IntegerField(min_value=1)
     action = forms.ChoiceField(choices=[(action, action) for action in ACTIONS])
     reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
+    # Sent by the confirmation page: a delete is asked about first, since it cannot be undone.
+    confirmed = forms.BooleanField(required=False)
 
     def clean(self):
         cleaned = super().clean()

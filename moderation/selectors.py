@@ -1,10 +1,12 @@
 """Reads for the moderation queue, in a fixed number of queries however many reports are open."""
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import models
+from django.db import models, router
 from django.db.models import Count, Max, Min, Prefetch
+from django.db.models.deletion import Collector
 
 from members.models import User
 from moderation.models import KINDS, Reason, Report
@@ -116,3 +118,22 @@ def moderation_acted_on(*, size: int = ACTED_SIZE) -> Acted:
             .order_by("username")[:size]
         ),
     )
+
+
+def deletion_counts(target: Post | Comment) -> dict[str, int]:
+    """What deleting ``target`` takes with it, as the confirmation page counts it: rows per
+    kind, the target's own included. Rows a plain DELETE removes (a post's likes, maybe
+    thousands) are counted in the database, not loaded."""
+    collector = Collector(using=router.db_for_write(type(target)))
+    collector.collect([target])
+    counts: Counter[str] = Counter()
+    for model, rows in collector.data.items():
+        counts[_plural(model)] += len(rows)
+    for rows in collector.fast_deletes:
+        counts[_plural(rows.model)] += rows.count()
+    return {name: count for name, count in counts.items() if count}
+
+
+def _plural(model: type[models.Model]) -> str:
+    # Report's plural names the queue on the admin's index; here they are reports.
+    return "reports" if model is Report else str(model._meta.verbose_name_plural)

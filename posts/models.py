@@ -38,24 +38,33 @@ class Tag(models.Model):
         return reverse("posts:tag", kwargs={"name": self.name})
 
 
+def moderation_shown(viewer, prefix: str = "") -> models.Q:
+    """Whether a post or comment at ``prefix`` is shown to ``viewer`` as far as moderation goes:
+    one a moderator hid (``hidden_at`` set) is seen only by its own author and by staff. The
+    one place that rule lives, for post_visibility and comment_visibility both."""
+    if viewer.is_authenticated and viewer.is_staff:
+        return models.Q()
+    shown = models.Q(**{f"{prefix}hidden_at__isnull": True})
+    if viewer.is_authenticated:
+        shown |= models.Q(**{f"{prefix}author": viewer.pk})
+    return shown
+
+
 def post_visibility(viewer, prefix: str = "") -> models.Q:
     """Which posts ``viewer`` may see, as a condition on the post at ``prefix`` (for example
     "post__"). The one rule of who sees what; every page, list and answer goes through it:
 
     - the author is visible to the viewer (active, no block either way: member_visibility);
     - the author's account is public, or the viewer follows it (an approved follow);
-    - the post is not hidden by a moderator.
+    - the post is not hidden by a moderator (moderation_shown).
 
     Authors always see their own posts, hidden ones included; staff see hidden posts too.
     """
     author = f"{prefix}author__"
-    hidden = models.Q(**{f"{prefix}hidden_at__isnull": True})
     seen = member_visibility(viewer, author) & content_visibility(viewer, author)
-    if not viewer.is_authenticated:
-        return seen & hidden
-    if viewer.is_staff:
-        hidden = models.Q()
-    return models.Q(**{f"{prefix}author": viewer.pk}) | (seen & hidden)
+    if viewer.is_authenticated:
+        seen = models.Q(**{f"{prefix}author": viewer.pk}) | seen
+    return seen & moderation_shown(viewer, prefix)
 
 
 class PostQuerySet(models.QuerySet):
@@ -138,17 +147,11 @@ class PostImage(models.Model):
 def comment_visibility(viewer, prefix: str = "") -> models.Q:
     """Which comments ``viewer`` may see: on a post they may see (post_visibility), by a member
     they may see (member_visibility), and not hidden by a moderator, except from its own
-    author and staff."""
-    shown = models.Q(**{f"{prefix}hidden_at__isnull": True})
-    if viewer.is_authenticated:
-        # An empty Q() would vanish from the OR below, so staff get no condition at all.
-        shown = (
-            models.Q() if viewer.is_staff else shown | models.Q(**{f"{prefix}author": viewer.pk})
-        )
+    author and staff (moderation_shown)."""
     return (
         post_visibility(viewer, f"{prefix}post__")
         & member_visibility(viewer, f"{prefix}author__")
-        & shown
+        & moderation_shown(viewer, prefix)
     )
 
 

@@ -19,7 +19,8 @@ from config.errors import wants_json
 from config.media import StorageUnavailable
 from config.ratelimit import per_member
 from members.selectors import user_suggestions
-from members.views import PEOPLE_PER_PAGE, next_url
+from members.views import next_url
+from members.views.profile import PEOPLE_PER_PAGE
 from posts import cards, selectors, services, text
 from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
 from posts.models import Comment, Post, SavedPost, Tag, comment_visibility

@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from config.secrets import Secrets
 from tests import factories
 from tests.faultproxy import FaultProxy
-from tests.mailserver import Inbox, SMTPServer
+from tests.mailserver import Inbox, SMTPServer, after_response_done
 from tests.redisserver import RedisServer
 
 BUCKET = "instagram-test-media"
@@ -148,7 +148,16 @@ def mailbox(smtp_server, tmp_path) -> Inbox:
     email = Secrets(tmp_path / "secrets.json", smtp_server.secrets(), {}).email()
     with override_settings(**email):
         yield smtp_server.inbox
+        after_response_done()  # while the settings still point at this server
     smtp_server.inbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def after_responses_finish() -> Iterator[None]:
+    """What a test's requests left for after their responses (mail) is done within the test,
+    never during the next one."""
+    yield
+    after_response_done()
 
 
 @pytest.fixture(scope="session")

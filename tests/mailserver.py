@@ -9,6 +9,8 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
+from config import after_response
+
 LINK = re.compile(r"https?://\S+")
 
 
@@ -42,6 +44,14 @@ class Inbox:
             self._received.wait_for(lambda: self.to(address), timeout=timeout)
         [*_, message] = self.to(address)
         return message
+
+
+def after_response_done() -> None:
+    """Wait until the work requests left for after their responses (config.after_response),
+    such as a password reset's mail, is done."""
+    for thread in threading.enumerate():
+        if thread.name == after_response.THREAD_NAME:
+            thread.join()
 
 
 def text(message: EmailMessage) -> str:

@@ -1,5 +1,7 @@
 """Password reset through the real views, with mail from the loopback SMTP server."""
 
+import logging
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -7,9 +9,10 @@ import pytest
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.test import Client
 
+from members import services
 from members.models import User
 from tests import factories
-from tests.mailserver import html, link, text
+from tests.mailserver import after_response_done, html, link, text
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +20,12 @@ NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 
 def ask(client: Client, login: str, address: str = "203.0.113.5"):
-    return client.post(
+    """Ask for a reset link; the mail, if any, has left when this returns."""
+    response = client.post(
         "/accounts/password/reset/", {"login": login}, REMOTE_ADDR=address, follow=True
     )
+    after_response_done()
+    return response
 
 
 def reset(client: Client, url: str, password: str = NEW_PASSWORD):
@@ -131,9 +137,34 @@ def test_requests_are_throttled_per_account_without_saying_so(client, owner, mai
     assert len(mailbox.messages) == 3
 
 
-def test_a_mail_server_failure_is_a_clear_message_not_a_500(client, owner, mailbox):
+def test_the_answer_is_sent_before_the_mail(client, owner, mailbox, monkeypatch):
+    """The mail leaves after the response, so the time the answer takes cannot tell that the
+    account exists (an unknown one gets no mail)."""
+    release = threading.Event()
+    real = services.mail_send
+
+    def held(**message):
+        release.wait(timeout=10)
+        real(**message)
+
+    monkeypatch.setattr(services, "mail_send", held)
+    response = client.post("/accounts/password/reset/", {"login": "olivia"})
+    assert response.url == "/accounts/password/reset/sent/"
+    assert mailbox.messages == []
+    release.set()
+    assert mailbox.wait_for("olivia@example.com")["Subject"] == "Instagram: reset your password"
+
+
+def test_a_mail_server_failure_is_logged_and_answered_as_for_an_unknown_account(
+    client, owner, mailbox, caplog
+):
     mailbox.refuse = True
-    response = ask(client, "olivia")
-    assert response.status_code == 503
-    assert "We could not send the email. Try again in a minute." in response.content.decode()
-    assert 'name="login"' in response.content.decode()
+    with caplog.at_level(logging.ERROR):
+        known = ask(client, "olivia")
+    unknown = ask(client, "nobody@example.com")
+    assert (
+        known.redirect_chain == unknown.redirect_chain == [("/accounts/password/reset/sent/", 302)]
+    )
+    assert known.content == unknown.content
+    assert "Could not send the 'password_reset' email to o***@example.com" in caplog.text
+    assert "/accounts/password/reset/" not in caplog.text

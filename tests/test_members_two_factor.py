@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from members import services, throttle, totp
 from members.models import User
 from tests import factories
+from tests.mailserver import after_response_done
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +144,7 @@ def test_the_admin_log_in_without_two_factor_is_unchanged(client):
 
 def test_a_password_reset_link_does_not_skip_the_code(client, secured):
     client.post("/accounts/password/reset/", {"login": "olivia"})
+    after_response_done()
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[0].body)[1]
     form_url = client.get(link).url
     new = "a-brand-new-passphrase-42"

@@ -49,8 +49,10 @@ def mod_client(client, moderator):
     return client
 
 
-def act(client: Client, target, kind: str, action: str, reason: str = ""):
+def act(client: Client, target, kind: str, action: str, reason: str = "", confirmed=False):
     data = {"kind": kind, "target": target.pk, "action": action, "reason": reason}
+    if confirmed:
+        data["confirmed"] = "yes"
     return client.post(ACT, data, follow=True)
 
 
@@ -158,7 +160,7 @@ def test_deleting_a_post_removes_its_photos_after_commit_and_keeps_the_log(
     services.report_create(reporter=outsider, target=post, reason="violence")
     assert len(bucket.keys()) == 2
     with django_capture_on_commit_callbacks(execute=True):
-        response = act(mod_client, post, "post", "delete", "Gore")
+        response = act(mod_client, post, "post", "delete", "Gore", confirmed=True)
     assert response.status_code == 200
     assert not Post.objects.exists() and not Report.objects.exists()
     assert bucket.keys() == []
@@ -167,10 +169,39 @@ def test_deleting_a_post_removes_its_photos_after_commit_and_keeps_the_log(
     assert entry.reports == "Violence or dangerous organisations: 1"
 
 
+def test_delete_asks_first_and_deletes_only_once_confirmed(mod_client, reported, owner, outsider):
+    comment = factories.comment(outsider, reported, "Looks legit")
+    factories.comment(owner, reported, "It is")
+    factories.like(outsider, reported)
+    asked = act(mod_client, reported, "post", "delete", "Scam")
+    assert asked.redirect_chain == []
+    page = asked.content.decode()
+    assert f'data-confirm="post-{reported.pk}"' in page and "It cannot be undone" in page
+    summary = re.search(r"<h2>Summary</h2>\s*<ul>(.*?)</ul>", page, re.S).group(1)
+    assert set(re.findall(r"<li>(.*?)</li>", summary)) == {
+        "Posts: 1",
+        "Post images: 1",
+        "Comments: 2",
+        "Likes: 1",
+        "Reports: 3",
+    }
+    for hidden in ('name="confirmed" value="yes"', 'name="action" value="delete"', 'value="Scam"'):
+        assert hidden in page
+    assert Post.objects.filter(pk=reported.pk).exists() and Comment.objects.filter(pk=comment.pk)
+    assert Report.objects.open().count() == 3 and not AuditEntry.objects.exists()
+
+    done = act(mod_client, reported, "post", "delete", "Scam", confirmed=True)
+    assert done.redirect_chain == [(QUEUE, 302)]
+    assert not Post.objects.exists() and not Comment.objects.exists()
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.reason) == ("delete", "Scam")
+    assert entry.moderator_name == "mona" and reported.code in entry.target_label
+
+
 def test_deleting_a_comment(mod_client, post, owner, outsider):
     comment = factories.comment(owner, post, "spam spam")
     services.report_create(reporter=outsider, target=comment, reason="spam")
-    act(mod_client, comment, "comment", "delete")
+    act(mod_client, comment, "comment", "delete", confirmed=True)
     assert not Comment.objects.exists()
     assert AuditEntry.objects.get().target_kind == "comment"
 

@@ -164,6 +164,19 @@ def test_too_many_requests_answers_a_page_or_json(headers, wants_json):
         assert "Too many &lt;things&gt;." in response.content.decode()
 
 
+def test_a_refused_hit_answers_429_with_its_wait_in_the_message_and_header(store, at):
+    ratelimit.hit("answer", "key", limit=1, window=HOUR)
+    at(20 * 60)
+    refused = ratelimit.hit("answer", "key", limit=1, window=HOUR)
+    request = RequestFactory().post("/", HTTP_ACCEPT="application/json")
+    request.user = AnonymousUser()
+    response = refused.answer(request, "Slow down: wait {minutes} minutes.")
+    assert response.status_code == 429
+    # The window slides: the event (at minute 0) weighs on the limit until minute 120.
+    assert response["Retry-After"] == str(100 * 60)
+    assert json.loads(response.content) == {"error": "Slow down: wait 100 minutes."}
+
+
 @pytest.mark.parametrize(
     ("one", "other", "same"),
     [

@@ -3,6 +3,7 @@
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 import requests
@@ -44,6 +45,11 @@ def test_bin_run_serves_sign_up_on_sqlite_and_says_so_once(tmp_path):
         newcomer = Browser(f"http://127.0.0.1:{port}")
         newcomer.sign_up("newcomer", "through-the-looking-glass")
         newcomer.submit("/accounts/password/reset/", {"login": "newcomer"})
+        # The mail is printed once the answer is sent (config.after_response).
+        deadline = time.monotonic() + 30
+        while "Subject: Instagram: reset your password" not in log.read_text():
+            assert time.monotonic() < deadline, "the reset mail was never printed"
+            time.sleep(0.1)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
