@@ -219,6 +219,24 @@ def test_follow_requests_and_approvals_are_told_to_each_side(client, owner, foll
     assert entries(client)[0].startswith("olivia accepted your follow request.")
 
 
+def test_the_page_shows_the_oldest_20_follow_requests_and_the_next_once_one_is_answered(
+    client, owner
+):
+    private(owner)
+    askers = [factories.user() for _ in range(21)]
+    for asker in askers:
+        member_services.follow_create(follower=asker, following=owner)
+    client.force_login(owner)
+    page = client.get(ACTIVITY).content.decode()
+    asked = re.findall(r'aria-label="Approve (\w+)"', page)
+    assert asked == [asker.username for asker in askers[:20]]
+    assert "More requests appear as you answer these." in page
+    member_services.follow_request_decline(target=owner, requester=askers[0])
+    page = client.get(ACTIVITY).content.decode()
+    assert re.findall(r'aria-label="Approve (\w+)"', page)[-1] == askers[20].username
+    assert "More requests appear" not in page
+
+
 def public(member: User) -> None:
     member.is_private = False
     member_services.profile_update(user=member, photo=None, remove_photo=False)
