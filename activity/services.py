@@ -57,9 +57,10 @@ def _withdraw(rows: models.QuerySet[Notification]) -> None:
 
 
 def _unseen_read(rows: models.QuerySet[Notification]) -> None:
-    """Mark read those of ``rows`` whose recipients no longer see them (a moderator hid what
-    they name, or suspended who did it), taking them off their counts. They stay, so that
-    they are back on the page, read, if it is restored."""
+    """Mark read those of ``rows`` that their recipients may not see (activity_unseen: a
+    moderator hid what they name or suspended who did it, a private account's post), taking
+    them off their counts. They stay, so that they are on the page, read, once they may be
+    seen (restored, or the account followed)."""
     unread = rows.filter(read=False)
     with transaction.atomic():
         for recipient in User.objects.filter(pk__in=unread.values("recipient")):
@@ -152,15 +153,18 @@ def mentions_notify(
     *, actor: User, post: Post, users: Iterable[User], comment: Comment | None = None
 ) -> None:
     """``actor`` mentioned ``users`` in ``post``'s caption (or in ``comment`` on it): one entry
-    each, written in one statement."""
+    each, written in one statement. Those who may not see a private account's post, or a
+    hidden one, get theirs read: uncounted, and on their page once they may see the post."""
     recipients = _reachable(actor, (user.pk for user in users))
     if not recipients:
         return
-    Notification.objects.bulk_create(
+    made = Notification.objects.bulk_create(
         Notification(recipient_id=pk, actor=actor, kind=Kind.MENTION, post=post, comment=comment)
         for pk in recipients
     )
     _unread_add(recipients)
+    if post.hidden_at or post.author.is_private:
+        _unseen_read(Notification.objects.filter(pk__in=[entry.pk for entry in made]))
 
 
 def mentions_withdraw(*, post: Post, users: Iterable[User]) -> None:

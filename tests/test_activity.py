@@ -423,3 +423,16 @@ def test_a_post_deleted_by_a_moderator_leaves_the_badges_of_those_it_mentioned(
     moderation.content_delete(moderator=factories.moderator(), target=post)
     client.force_login(follower)
     assert badge(client) is None
+
+
+def test_a_mention_in_a_private_account_s_post_counts_only_for_those_who_see_it(
+    client, owner, follower, outsider
+):
+    member_services.follow_create(follower=follower, following=private(owner))
+    member_services.follow_request_approve(target=owner, requester=follower)
+    post_services.post_create(author=owner, photos=[], caption="hi @felix @oscar")
+    assert badges(client, follower, outsider) == ["2", None]
+    assert entries(client) == []
+    member_services.follow_create(follower=outsider, following=owner)
+    member_services.follow_request_approve(target=owner, requester=outsider)
+    assert len(entries(client)) == 2  # the mention, read, and the approval
