@@ -40,21 +40,37 @@ def _if_like(value: Expression) -> Case:
     return Case(When(kind=Notification.Kind.LIKE, then=value), default=None)
 
 
+def activity_visible(*, viewer: User) -> QuerySet[Notification]:
+    """``viewer``'s entries that they may see what each names: its actor, its post and its
+    comment. A like entry's likers are checked for the entries shown only (activity_page):
+    in this one query PostgreSQL would hash every like there is."""
+    return (
+        Notification.objects.filter(recipient=viewer)
+        .filter(Q(kind=Notification.Kind.LIKE) | member_visibility(viewer, "actor__"))
+        .filter(Q(post__isnull=True) | post_visibility(viewer, "post__"))
+        .filter(Q(comment__isnull=True) | comment_visibility(viewer, "comment__"))
+    )
+
+
+def activity_unseen(*, viewer: User, entries: QuerySet[Notification]) -> QuerySet[Notification]:
+    """Those of ``entries`` (a few; ``viewer``'s) that activity_page does not show them: not
+    activity_visible, or a like of which they see no liker."""
+    mine = entries.filter(recipient=viewer)
+    seen = activity_visible(viewer=viewer).filter(pk__in=mine.values("pk"))
+    liked = Exists(_likes_seen(viewer).filter(post=OuterRef("post")))
+    return mine.filter(~Q(pk__in=seen.values("pk")) | (Q(kind=Notification.Kind.LIKE) & ~Q(liked)))
+
+
 def activity_page(*, viewer: User, cursor: str | None = None) -> Entries:
-    """``viewer``'s entries, newest first, each only if they may see what it names: its actor
-    (or, for likes, at least one liker), its post and its comment.
+    """``viewer``'s entries, newest first, each only if they may see what it names
+    (activity_visible) and, for likes, at least one liker.
 
     A like entry gets ``likers`` (the latest two they may see, newest first) and ``others``
     (how many more they may see liked it); a follow entry's actor gets ``followed_by_viewer``,
     for the follow-back button.
     """
     Kind = Notification.Kind
-    visible = (
-        Notification.objects.filter(recipient=viewer)
-        .filter(Q(kind=Kind.LIKE) | member_visibility(viewer, "actor__"))
-        .filter(Q(post__isnull=True) | post_visibility(viewer, "post__"))
-        .filter(Q(comment__isnull=True) | comment_visibility(viewer, "comment__"))
-    )
+    visible = activity_visible(viewer=viewer)
     after = cursor_decode(cursor)
     if after:
         created, pk = after

@@ -18,6 +18,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from activity.models import Notification
+from activity.selectors import activity_unseen
 from members.models import User
 from members.selectors import count_of
 from posts.models import Comment, Like, Post
@@ -39,16 +40,33 @@ def _reachable(actor: User, recipients: Iterable[int]) -> list[int]:
     return list(User.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
 
 
+def _uncount(unread: models.QuerySet[Notification]) -> None:
+    """Take the ``unread`` entries off their recipients' counts."""
+    User.objects.filter(pk__in=unread.values("recipient")).update(
+        unread_activity=Greatest(
+            F("unread_activity") - count_of(unread.filter(recipient=OuterRef("pk"))), 0
+        )
+    )
+
+
 def _withdraw(rows: models.QuerySet[Notification]) -> None:
     """Delete ``rows``, taking their unread ones off their recipients' counts."""
+    with transaction.atomic():
+        _uncount(rows.filter(read=False))
+        rows.delete()
+
+
+def _unseen_read(rows: models.QuerySet[Notification]) -> None:
+    """Mark read those of ``rows`` that their recipients may not see (activity_unseen: a
+    moderator hid what they name or suspended who did it, a private account's post), taking
+    them off their counts. They stay, so that they are on the page, read, once they may be
+    seen (restored, or the account followed)."""
     unread = rows.filter(read=False)
     with transaction.atomic():
-        User.objects.filter(pk__in=unread.values("recipient")).update(
-            unread_activity=Greatest(
-                F("unread_activity") - count_of(unread.filter(recipient=OuterRef("pk"))), 0
-            )
-        )
-        rows.delete()
+        for recipient in User.objects.filter(pk__in=unread.values("recipient")):
+            unseen = activity_unseen(viewer=recipient, entries=unread)
+            _uncount(unseen)
+            unseen.update(read=True)
 
 
 def _single_notify(**fields) -> None:
@@ -135,15 +153,18 @@ def mentions_notify(
     *, actor: User, post: Post, users: Iterable[User], comment: Comment | None = None
 ) -> None:
     """``actor`` mentioned ``users`` in ``post``'s caption (or in ``comment`` on it): one entry
-    each, written in one statement."""
+    each, written in one statement. Those who may not see a private account's post, or a
+    hidden one, get theirs read: uncounted, and on their page once they may see the post."""
     recipients = _reachable(actor, (user.pk for user in users))
     if not recipients:
         return
-    Notification.objects.bulk_create(
+    made = Notification.objects.bulk_create(
         Notification(recipient_id=pk, actor=actor, kind=Kind.MENTION, post=post, comment=comment)
         for pk in recipients
     )
     _unread_add(recipients)
+    if post.hidden_at or post.author.is_private:
+        _unseen_read(Notification.objects.filter(pk__in=[entry.pk for entry in made]))
 
 
 def mentions_withdraw(*, post: Post, users: Iterable[User]) -> None:
@@ -215,6 +236,21 @@ def between_withdraw(*, one: User, other: User) -> None:
 def member_withdraw(*, member: User) -> None:
     """Before ``member``'s account is deleted: the entries they caused leave everyone's counts."""
     _withdraw(Notification.objects.filter(actor=member))
+
+
+# Moderation.
+
+
+def hidden_withdraw(*, target: Post | Comment) -> None:
+    """A moderator has just hidden ``target``, a post or a comment: its entries leave the
+    counts of those who no longer see it (its author and staff still do)."""
+    field = "post" if isinstance(target, Post) else "comment"
+    _unseen_read(Notification.objects.filter(**{field: target}))
+
+
+def suspended_withdraw(*, member: User) -> None:
+    """A moderator has just suspended ``member``: what they did leaves everyone's counts."""
+    _unseen_read(Notification.objects.filter(actor=member))
 
 
 # Reading.

@@ -7,6 +7,9 @@ from django.shortcuts import render
 from activity import selectors, services
 from members.selectors import follow_requests_pending
 
+# The oldest pending follow requests shown above the entries; answering them shows the next.
+FOLLOW_REQUESTS_SHOWN = 20
+
 
 @login_required
 def activity(request: HttpRequest) -> HttpResponse:
@@ -14,5 +17,10 @@ def activity(request: HttpRequest) -> HttpResponse:
     this page, read from the rows before they were marked)."""
     page = selectors.activity_page(viewer=request.user, cursor=request.GET.get("after"))
     services.activity_seen(user=request.user)
-    context = {"page": page, "follow_requests": follow_requests_pending(user=request.user)}
+    requests = list(follow_requests_pending(user=request.user)[: FOLLOW_REQUESTS_SHOWN + 1])
+    context = {
+        "page": page,
+        "follow_requests": requests[:FOLLOW_REQUESTS_SHOWN],
+        "more_follow_requests": len(requests) > FOLLOW_REQUESTS_SHOWN,
+    }
     return render(request, "activity/activity.html", context)

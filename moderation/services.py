@@ -8,9 +8,11 @@ from collections import Counter
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from activity import services as activity
 from members.models import User
 from members.services import sessions_end_others
 from moderation.models import Action, AuditEntry, Reason, Report, Resolution, kind_of
+from posts import services as posts
 from posts.models import Comment, Post
 
 LABEL_TEXT = 80
@@ -87,9 +89,11 @@ def reports_dismiss(*, moderator: User, target: models.Model, reason: str = "") 
 @transaction.atomic
 def content_hide(*, moderator: User, target: Post | Comment, reason: str = "") -> AuditEntry:
     """Hide a post or a comment: from then on only its author and staff see it (the visibility
-    rule in posts.models); its rows and photos stay, so it can be restored."""
+    rule in posts.models), and its activity entries leave the badges of those who no longer
+    see them; its rows and photos stay, so it can be restored."""
     target.hidden_at = timezone.now()
     type(target).objects.filter(pk=target.pk).update(hidden_at=target.hidden_at)
+    activity.hidden_withdraw(target=target)
     closed = _close([target], Resolution.HIDDEN)
     return _log(
         moderator=moderator, action=Action.HIDE, target=target, reason=reason, reports=closed
@@ -98,13 +102,17 @@ def content_hide(*, moderator: User, target: Post | Comment, reason: str = "") -
 
 @transaction.atomic
 def content_delete(*, moderator: User, target: Post | Comment, reason: str = "") -> AuditEntry:
-    """Delete a post or a comment; its photos leave storage once this commits (config.media),
-    its reports go with it, the audit entry stays."""
+    """Delete a post or a comment as its author would (its activity entries leave the badges);
+    its photos leave storage once this commits (config.media), its reports go with it, the
+    audit entry stays."""
     closed = _close([target], Resolution.DELETED)
     entry = _log(
         moderator=moderator, action=Action.DELETE, target=target, reason=reason, reports=closed
     )
-    target.delete()
+    if isinstance(target, Post):
+        posts.post_delete(post=target)
+    else:
+        posts.comment_delete(comment=target)
     return entry
 
 
@@ -114,8 +122,9 @@ def member_suspend(
 ) -> AuditEntry:
     """Suspend ``member``: they can no longer log in (and are told ``reason`` when they try),
     every session of theirs ends, and all they shared is seen by no one (an inactive member's
-    content is hidden by the visibility rule). Closes the reports of the account and of
-    ``reported``, the post or comment of theirs that led to it."""
+    content is hidden by the visibility rule), nor counted on anyone's activity badge. Closes
+    the reports of the account and of ``reported``, the post or comment of theirs that led to
+    it."""
     if not reason.strip():
         raise ValueError("Say why: the member reads it when they try to log in.")
     if member.is_staff or member.is_superuser:
@@ -123,6 +132,7 @@ def member_suspend(
     User.objects.filter(pk=member.pk).update(is_active=False, suspension_reason=reason)
     member.is_active, member.suspension_reason = False, reason
     sessions_end_others(user=member)
+    activity.suspended_withdraw(member=member)
     closed = _close([member, *([reported] if reported else [])], Resolution.SUSPENDED)
     return _log(
         moderator=moderator, action=Action.SUSPEND, target=member, reason=reason, reports=closed
@@ -131,7 +141,7 @@ def member_suspend(
 
 @transaction.atomic
 def content_restore(*, moderator: User, target: Post | Comment, reason: str = "") -> AuditEntry:
-    """Show a hidden post or comment again."""
+    """Show a hidden post or comment again (its activity entries come back, read)."""
     type(target).objects.filter(pk=target.pk).update(hidden_at=None)
     target.hidden_at = None
     return _log(moderator=moderator, action=Action.RESTORE, target=target, reason=reason)

@@ -31,6 +31,8 @@ PAGE_SIZE = 12
 FEW_FOLLOWED = 100
 GRID_PAGE_SIZE = 24
 LATEST_COMMENTS = 2
+# The post page shows this many comments at a time, the latest first (post_detail).
+COMMENTS_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -269,16 +271,23 @@ def post_likers(*, post: Post, viewer: User) -> QuerySet[User]:
     return likers
 
 
-def post_detail(*, code: str, viewer: User) -> Post:
-    """One post with all its photos and the comments ``viewer`` may see (oldest first)."""
+def post_detail(*, code: str, viewer: User, before: str | None = None) -> Post:
+    """One post with all its photos and the latest COMMENTS_SHOWN comments ``viewer`` may see
+    (before the cursor ``before``, when given and well formed), oldest first among them, as
+    ``shown_comments``. ``earlier_cursor`` names the oldest shown when earlier ones remain, for
+    the "View earlier comments" link: a post with 100,000 comments is not a page of them all."""
     found = prepared.run(("post_detail", viewer_shape(viewer)), _detail, viewer, code)
     if not found:
         raise Http404("No post by that code.")
     post = found[0]
     post_images_load([post])
-    shape = ("post_comments", viewer_shape(viewer))
-    post.all_comments = prepared.run(shape, _comments, viewer, post.pk)
-    for comment in post.all_comments:
+    after = cursor_decode(before)
+    shape = ("post_comments", viewer_shape(viewer), after is not None)
+    latest = prepared.run(shape, _comments, viewer, post.pk, *(after or ()))
+    shown = latest[:COMMENTS_SHOWN]
+    post.earlier_cursor = cursor_encode(shown[-1]) if len(latest) > COMMENTS_SHOWN else None
+    post.shown_comments = shown[::-1]
+    for comment in shown:
         comment.post = post  # what their report forms link to, without a query each
     return post
 
@@ -289,10 +298,11 @@ def _detail(viewer: User, code: str) -> QuerySet[Post]:
     )
 
 
-def _comments(viewer: User, post_id: int) -> QuerySet[Comment]:
-    return (
-        Comment.objects.visible_to(viewer)
-        .select_related("author")
-        .filter(post_id=post_id)
-        .order_by("created", "id")
-    )
+def _comments(viewer: User, post_id: int, *before) -> QuerySet[Comment]:
+    """The post's comments ``viewer`` may see, newest first, from before (created, id)
+    ``before`` if given: a page's worth and one more, to tell whether earlier ones remain."""
+    comments = Comment.objects.visible_to(viewer).filter(post_id=post_id)
+    if before:
+        created, pk = before
+        comments = comments.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
+    return comments.select_related("author").order_by("-created", "-id")[: COMMENTS_SHOWN + 1]

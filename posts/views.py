@@ -85,7 +85,8 @@ def post_new(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, code: str) -> HttpResponse:
-    post = selectors.post_detail(code=code, viewer=request.user)
+    """The post; ``?before=`` (the "View earlier comments" link) shows earlier comments."""
+    post = selectors.post_detail(code=code, viewer=request.user, before=request.GET.get("before"))
     return render(request, "posts/detail.html", {"post": post, "comment_form": CommentForm()})
 
 

@@ -12,6 +12,7 @@ from activity import services as activity
 from activity.models import Notification
 from members import services as member_services
 from members.models import Block, User
+from moderation import services as moderation
 from posts import services as post_services
 from tests import factories
 
@@ -219,6 +220,24 @@ def test_follow_requests_and_approvals_are_told_to_each_side(client, owner, foll
     assert entries(client)[0].startswith("olivia accepted your follow request.")
 
 
+def test_the_page_shows_the_oldest_20_follow_requests_and_the_next_once_one_is_answered(
+    client, owner
+):
+    private(owner)
+    askers = [factories.user() for _ in range(21)]
+    for asker in askers:
+        member_services.follow_create(follower=asker, following=owner)
+    client.force_login(owner)
+    page = client.get(ACTIVITY).content.decode()
+    asked = re.findall(r'aria-label="Approve (\w+)"', page)
+    assert asked == [asker.username for asker in askers[:20]]
+    assert "More requests appear as you answer these." in page
+    member_services.follow_request_decline(target=owner, requester=askers[0])
+    page = client.get(ACTIVITY).content.decode()
+    assert re.findall(r'aria-label="Approve (\w+)"', page)[-1] == askers[20].username
+    assert "More requests appear" not in page
+
+
 def public(member: User) -> None:
     member.is_private = False
     member_services.profile_update(user=member, photo=None, remove_photo=False)
@@ -350,3 +369,70 @@ def test_the_badge_costs_no_query(client, owner, follower):
     with CaptureQueriesContext(connection) as after:
         assert badge(client) == "1"
     assert len(after) == len(before)
+
+
+def badges(client, *members) -> list[str | None]:
+    """Each member's badge, logged in as them in turn."""
+    found = []
+    for member in members:
+        client.force_login(member)
+        found.append(badge(client))
+    return found
+
+
+def test_a_post_hidden_by_a_moderator_leaves_the_badges_of_those_who_no_longer_see_it(
+    client, owner, follower, outsider
+):
+    post = post_services.post_create(author=owner, photos=[], caption="hi @felix")
+    post_services.comment_create(author=outsider, post=post, text="look @felix")
+    assert badges(client, owner, follower) == ["1", "2"]
+    moderation.content_hide(moderator=factories.moderator(), target=post)
+    # The author still sees their hidden post, and the comment on it.
+    assert badges(client, owner, follower) == ["1", None]
+    assert entries(client) == []
+    moderation.content_restore(moderator=factories.moderator(), target=post)
+    assert badge(client) is None
+    assert len(entries(client)) == 2  # back, as read
+
+
+def test_a_comment_hidden_by_a_moderator_leaves_the_badges_of_its_post_s_author_and_mentioned(
+    client, owner, follower, outsider
+):
+    post = factories.post(owner)
+    comment = post_services.comment_create(author=follower, post=post, text="hey @oscar")
+    moderation.content_hide(moderator=factories.moderator(), target=comment)
+    assert badges(client, owner, outsider) == [None, None]
+    assert entries(client) == []
+
+
+def test_a_suspended_member_s_entries_leave_the_badge(client, owner, follower):
+    post = factories.post(owner)
+    member_services.follow_create(follower=follower, following=owner)
+    post_services.comment_create(author=follower, post=post, text="hello")
+    like(follower, post)
+    moderation.member_suspend(moderator=factories.moderator(), member=follower, reason="Spam")
+    client.force_login(owner)
+    assert badge(client) is None
+    assert entries(client) == []
+
+
+def test_a_post_deleted_by_a_moderator_leaves_the_badges_of_those_it_mentioned(
+    client, owner, follower
+):
+    post = post_services.post_create(author=owner, photos=[], caption="hi @felix")
+    moderation.content_delete(moderator=factories.moderator(), target=post)
+    client.force_login(follower)
+    assert badge(client) is None
+
+
+def test_a_mention_in_a_private_account_s_post_counts_only_for_those_who_see_it(
+    client, owner, follower, outsider
+):
+    member_services.follow_create(follower=follower, following=private(owner))
+    member_services.follow_request_approve(target=owner, requester=follower)
+    post_services.post_create(author=owner, photos=[], caption="hi @felix @oscar")
+    assert badges(client, follower, outsider) == ["2", None]
+    assert entries(client) == []
+    member_services.follow_create(follower=outsider, following=owner)
+    member_services.follow_request_approve(target=owner, requester=outsider)
+    assert len(entries(client)) == 2  # the mention, read, and the approval

@@ -1,5 +1,7 @@
 """The feed, post pages and grids: what each shows, to whom, and at what query cost."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from members.models import Block
+from posts.models import Comment
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +164,63 @@ def test_the_post_page_costs_the_same_queries_for_3_comments_as_for_30(client, o
             assert client.get(f"/p/{post.code}/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def _comments_on(client, url: str) -> tuple[list[str], str | None]:
+    """The comment texts a post page shows, in order, and its "View earlier comments" link."""
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    texts = re.findall(r'<span class="comment__text text">(.*?)</span>', page)
+    earlier = re.search(r'<a href="(\?before=[^"]+)" data-earlier-comments>', page)
+    return texts, earlier and url + html.unescape(earlier.group(1))
+
+
+def test_the_post_page_shows_the_latest_50_comments_and_links_to_the_earlier_ones(
+    client, owner, outsider
+):
+    post = factories.post(owner)
+    for i in range(60):
+        factories.comment(outsider, post, f"comment {i}")
+    latest, earlier = _comments_on(client, post.get_absolute_url())
+    assert latest == [f"comment {i}" for i in range(10, 60)]
+    assert earlier
+    texts, further = _comments_on(client, earlier)
+    assert texts == [f"comment {i}" for i in range(10)]
+    assert further is None
+    assert client.get(post.get_absolute_url()).context["post"].comment_count == 60
+
+
+def test_hidden_and_blocked_members_comments_are_on_neither_page_of_comments(
+    client, owner, follower, outsider
+):
+    post = factories.post(owner)
+    hidden = []
+    for i in range(60):
+        factories.comment(follower, post, f"comment {i}")
+        if i in (5, 55):
+            factories.comment(outsider, post, f"blocked {i}")
+            hidden.append(factories.comment(owner, post, f"hidden {i}"))
+    Comment.objects.filter(pk__in=[c.pk for c in hidden]).update(hidden_at=timezone.now())
+    Block.objects.create(blocker=follower, blocked=outsider)
+    client.force_login(follower)
+    latest, earlier = _comments_on(client, post.get_absolute_url())
+    texts, further = _comments_on(client, earlier)
+    assert texts + latest == [f"comment {i}" for i in range(60)]
+    assert further is None
+
+
+def test_the_earlier_comments_of_a_private_account_s_post_are_a_404_to_outsiders(
+    client, owner, follower, outsider
+):
+    owner.is_private = True
+    owner.save(update_fields=["is_private"])
+    factories.follow(follower, owner)
+    post = factories.post(owner)
+    for i in range(51):
+        factories.comment(owner, post, f"comment {i}")
+    client.force_login(follower)
+    _, earlier = _comments_on(client, post.get_absolute_url())
+    assert _comments_on(client, earlier)[0] == ["comment 0"]
+    client.force_login(outsider)
+    assert client.get(earlier).status_code == 404
