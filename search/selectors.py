@@ -40,7 +40,8 @@ PERSON_FIELDS = ("username", "full_name", "avatar", "is_private")
 # (bench/search.py: 30 near-twins of each name), few enough to rank in a millisecond or two.
 CANDIDATES = 50
 # The score of a prefix match, above any similarity (at most 1), and of a LIKE match on SQLite;
-# cast, since a prepared statement's parameter has no type of its own (a UNION of text and real).
+# cast, since a prepared statement's parameter has no type of its own: untyped, 2.0 was taken
+# for text, and its UNION with similarities (real) failed to prepare.
 PREFIX = Cast(Value(2.0), FloatField())
 NEAR = Cast(Value(0.0), FloatField())
 # The last character there is: every name that starts with a text sorts before the text and it.
@@ -74,8 +75,8 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
     # Full names are asked only when usernames are too few: a common surname's word
     # similarity over full names costs the most, and usernames usually hold the names already.
     if len(found) < limit and typo and _postgresql():
-        # ``limit`` of them, as many as ``found`` has, so that the query has one shape: after
-        # those already found, enough are left.
+        # A whole page of them, whatever ``found`` holds, so that the statement has one shape:
+        # without those already found, enough are left.
         shape = ("search_people_by_full_name", viewer_shape(viewer), limit)
         by_full_name = prepared.run(
             shape, lambda viewer, text: _full_names_alike(viewer, text, limit), viewer, text
@@ -140,10 +141,11 @@ def _tags(name: str, limit: int, typo: bool) -> list[QuerySet[Tag]]:
 
 
 def _starting(key: str, text: str) -> Q:
-    """``key`` starts with ``text``: a range that a btree index serves whatever ``text`` is,
-    known when planning or not, in the "C" collation (byte order, which is the characters'
-    order in UTF-8) as in SQLite's. It misses only names that hold LAST, a noncharacter, just
-    after ``text``."""
+    """``key`` starts with ``text``, as a range: a btree index serves it whether ``text`` is
+    known when the plan is made or is a parameter, unlike LIKE 'text%'. Names compare in byte
+    order (the "C" collation on PostgreSQL, SQLite's default), which in UTF-8 is the order of
+    the characters, so the range holds the names that start with ``text``, but for those with
+    LAST (a noncharacter) right after it."""
     return Q(**{f"{key}__gte": text, f"{key}__lt": Concat(Value(text), Value(LAST))})
 
 
