@@ -82,8 +82,7 @@ def main() -> None:
         if "images" in chosen:
             rows += _record("images", *images.run(photo))
         if "readers" in chosen:
-            databases = (urls[READERS_SMALL], urls[READERS_LARGE])
-            found, details = readers.run(dict(zip(readers.SIZES, databases, strict=True)))
+            found, details = readers.run(urls[READERS_SMALL], urls[READERS_LARGE])
             rows += _record("readers", found, details)
             notes += ["EXPLAIN of each reader's feed at 1,000,000 posts:"]
             notes += pages.plan_lines(details["explain"])

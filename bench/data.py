@@ -20,16 +20,37 @@ LIKES = 10
 COMMENTS = 3
 START = "2025-01-01 00:00:00+00"
 
-_PEOPLE = """
+
+def members_sql(
+    count: int,
+    *,
+    joined_every: str = "1 hour",
+    username: str = "'user' || n",
+    full_name: str = "'Member ' || n",
+    active: str = "true",
+    private: str = "false",
+    joins: str = "",
+) -> str:
+    """The INSERT of members 1 to ``count`` (``n``), every NOT NULL column filled, so that a
+    column added to members_user is added here for every benchmark. Member ``n`` joined
+    ``n`` times ``joined_every`` before %(start)s; the other arguments are SQL expressions of
+    ``n`` and of the tables in ``joins``; the email is the username's at example.com."""
+    # Every argument is the benchmarks' own SQL, never outside input.
+    return f"""
 INSERT INTO members_user (id, password, is_superuser, is_staff, is_active, date_joined,
                           username, email, full_name, bio, website, avatar, email_verified,
                           pending_email, session_generation, two_factor_secret,
                           two_factor_last_step, two_factor_backup_codes, is_private,
                           suspension_reason, unread_activity)
-SELECT n, '!', false, false, true, %(start)s::timestamptz - n * INTERVAL '1 hour',
-       'user' || n, 'user' || n || '@example.com', 'Member ' || n, '', '',
-       'avatars/' || md5('avatar' || n) || '.jpg', true, '', 0, '', 0, '[]', false, '', 0
-FROM generate_series(1, %(users)s) AS n;
+SELECT n, '!', false, false, {active}, %(start)s::timestamptz - n * INTERVAL '{joined_every}',
+       {username}, ({username}) || '@example.com', {full_name}, '', '',
+       'avatars/' || md5('avatar' || n) || '.jpg', true, '', 0, '', 0, '[]', {private}, '', 0
+FROM generate_series(1, {count:d}) AS n {joins};
+"""  # noqa: S608
+
+
+# Whom the reader follows.
+_FOLLOWS = """
 INSERT INTO members_follow (created, follower_id, following_id)
 SELECT %(start)s, %(reader)s, author
 FROM generate_series(2, %(authors)s + 1, 2) AS author;
@@ -78,7 +99,7 @@ SELECT setval(pg_get_serial_sequence('posts_post', 'id'), (SELECT max(id) FROM p
 
 def people(url: str) -> None:
     """The members, their avatars and whom the reader follows."""
-    execute(url, _PEOPLE + SEQUENCES, _SIZES)
+    execute(url, members_sql(USERS) + _FOLLOWS + SEQUENCES, _SIZES)
 
 
 def posts(url: str, *, now: int, total: int) -> None:
@@ -87,12 +108,24 @@ def posts(url: str, *, now: int, total: int) -> None:
 
 
 def execute(url: str, sql: str, params: dict) -> None:
+    """Run ``sql`` with ``params`` in the database at ``url``, in one transaction; then
+    ``vacuum`` it."""
     connection = psycopg2.connect(url)
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(sql, params)
-        # VACUUM sets the visibility map, so counts can be index-only scans as in a live system.
-        connection.autocommit = True
+    finally:
+        connection.close()
+    vacuum(url)
+
+
+def vacuum(url: str) -> None:
+    """VACUUM ANALYZE the database at ``url``: statistics for the planner (expression indexes
+    included, once they exist), and the visibility map, so counts can be index-only scans as
+    in a live system."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    try:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     finally:

@@ -39,16 +39,8 @@ ROUNDS = 5
 REQUESTS_PER_ROUND = 6
 MAX_RATIO = 1.3
 
-_PEOPLE = """
-INSERT INTO members_user (id, password, is_superuser, is_staff, is_active, date_joined,
-                          username, email, full_name, bio, website, avatar, email_verified,
-                          pending_email, session_generation, two_factor_secret,
-                          two_factor_last_step, two_factor_backup_codes, is_private,
-                          suspension_reason, unread_activity)
-SELECT n, '!', false, false, true, %(start)s::timestamptz - n * INTERVAL '1 minute',
-       'user' || n, 'user' || n || '@example.com', 'Member ' || n, '', '',
-       'avatars/' || md5('avatar' || n) || '.jpg', true, '', 0, '', 0, '[]', false, '', 0
-FROM generate_series(1, %(users)s) AS n;
+# Whom the readers follow.
+_FOLLOWS = """
 INSERT INTO members_follow (created, follower_id, following_id)
 SELECT %(start)s::timestamptz, %(quiet)s, n
 FROM generate_series(%(quiet_first)s, %(quiet_last)s) AS n
@@ -110,7 +102,6 @@ def prepare(url: str, *, others: int) -> None:
     quiet_count = len(QUIET_FOLLOWS) * QUIET_POSTS
     params = {
         "start": data.START,
-        "users": USERS,
         "quiet": QUIET,
         "quiet_first": QUIET_FOLLOWS[0],
         "quiet_last": QUIET_FOLLOWS[-1],
@@ -127,7 +118,8 @@ def prepare(url: str, *, others: int) -> None:
         "likes": data.LIKES,
         "comments": data.COMMENTS,
     }
-    data.execute(url, _PEOPLE + _QUIET_POSTS + _OTHER_POSTS + data.SEQUENCES, params)
+    people = data.members_sql(USERS, joined_every="1 minute")
+    data.execute(url, people + _FOLLOWS + _QUIET_POSTS + _OTHER_POSTS + data.SEQUENCES, params)
 
 
 def _client(reader: int) -> Client:
@@ -136,8 +128,9 @@ def _client(reader: int) -> Client:
     return client
 
 
-def run(urls: dict[int, str]) -> tuple[list[Row], dict]:
-    """``urls``: an empty database for each of SIZES."""
+def run(small: str, large: str) -> tuple[list[Row], dict]:
+    """``small`` and ``large``: the URLs of two empty databases, for each of SIZES."""
+    urls = dict(zip(SIZES, (small, large), strict=True))
     for size, url in urls.items():
         prepare(url, others=size)
     clients: dict[tuple[int, str], Client] = {}

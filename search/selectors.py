@@ -1,15 +1,22 @@
 """Finding people and tags for the search box: prefix matches first, then near misses.
 
 Each list is read in one round trip, a UNION of parts that indexes serve whatever the table's
-size (search/migrations/0001): a prefix of a username, a full name or a tag walks a btree index
-in the "C" collation, whose order LIKE 'text%' can follow in any database locale, so a prefix
-search stops after its first page; a misspelling (PostgreSQL only) is matched by pg_trgm's word
+size (search/migrations/0001): a prefix of a username, a full name or a tag is a range of a
+btree index in the "C" collation (byte order, whatever the database locale), so a prefix search
+stops after its first page; a misspelling (PostgreSQL only) is matched by pg_trgm's word
 similarity through GIN indexes, only when the prefixes leave room on the page, and at most
 ``CANDIDATES`` matches are ranked. Full names are asked for near misses in a second query, when
-usernames give too few. SQLite, the embedded default, has neither: there a plain LIKE finds the
-text anywhere in the name instead, one query per part.
+usernames give too few.
+
+On PostgreSQL each list's query is built once per shape and run as a prepared statement
+(config/prepared.py): building it cost Django 5 to 15 ms and planning it PostgreSQL 2 to 10 ms,
+more than running it. Its text is a parameter, hence ranges rather than LIKE 'text%', which
+PostgreSQL turns into an index range only for a pattern it sees while planning. SQLite, the
+embedded default, has no pg_trgm: there a plain LIKE finds the text anywhere in the name
+instead, one query per part.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.lookups import TrigramWordSimilar
@@ -17,9 +24,10 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Exists, Expression, F, FloatField, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Collate, Lower
+from django.db.models.functions import Cast, Collate, Concat, Lower
 
-from members.models import User
+from config import prepared
+from members.models import User, viewer_shape
 from posts.models import Tag
 from search.query import Query
 
@@ -31,9 +39,13 @@ PERSON_FIELDS = ("username", "full_name", "avatar", "is_private")
 # Near misses ranked at most per query: enough that a name's closest spellings are among them
 # (bench/search.py: 30 near-twins of each name), few enough to rank in a millisecond or two.
 CANDIDATES = 50
-# The score of a prefix match, above any similarity (at most 1), and of a LIKE match on SQLite.
-PREFIX = Value(2.0, output_field=FloatField())
-NEAR = Value(0.0, output_field=FloatField())
+# The score of a prefix match, above any similarity (at most 1), and of a LIKE match on SQLite;
+# cast, since a prepared statement's parameter has no type of its own: untyped, 2.0 was taken
+# for text, and its UNION with similarities (real) failed to prepare.
+PREFIX = Cast(Value(2.0), FloatField())
+NEAR = Cast(Value(0.0), FloatField())
+# The last character there is: every name that starts with a text sorts before the text and it.
+LAST = "\U0010ffff"
 
 
 @dataclass(frozen=True)
@@ -56,31 +68,21 @@ def search_people(*, text: str, viewer: User, limit: int) -> list[User]:
     then those whose username or a word of whose name is close to it (most alike first)."""
     if not text:
         return []
-    members = User.objects.visible_to(viewer).only(*PERSON_FIELDS)
-    by_username = User.objects.alias(key=_ordered(F("username"))).filter(key__startswith=text)
-    by_name = User.objects.alias(key=_ordered(Lower("full_name"))).filter(key__startswith=text)
-    parts = [
-        _prefixed(by_username, viewer).order_by("key")[:limit],
-        _prefixed(by_name, viewer).order_by("key", "username")[:limit],
-    ]
-    if len(text) >= TYPO_MIN_LENGTH:
-        # Whether the prefixes fill the page is asked of everyone's names, not only of those
-        # the viewer may see: two index reads to plan instead of four joins with blocks. A
-        # page short of a blocked member then shows no near misses in their place.
-        parts.append(_people_alike(members, text, limit, when=_fewer(limit, by_username, by_name)))
-    found = _ranked(_union(parts), prefix_key=lambda person: _prefix_key(person, text))[:limit]
+    typo = len(text) >= TYPO_MIN_LENGTH
+    shape = ("search_people", viewer_shape(viewer), limit, typo)
+    rows = _rows(shape, lambda viewer, text: _people(viewer, text, limit, typo), viewer, text)
+    found = _ranked(rows, prefix_key=lambda person: _prefix_key(person, text))[:limit]
     # Full names are asked only when usernames are too few: a common surname's word
     # similarity over full names costs the most, and usernames usually hold the names already.
-    if len(found) < limit and len(text) >= TYPO_MIN_LENGTH and _postgresql():
-        by_full_name = _alike(
-            members.exclude(pk__in=[person.pk for person in found]),
-            TrigramWordSimilar(F("full_name"), Value(text)),
-            TrigramWordSimilarity(Value(text), "full_name"),
-            limit - len(found),
-            fields=PERSON_FIELDS,
-            when=Q(),
+    if len(found) < limit and typo and _postgresql():
+        # A whole page of them, whatever ``found`` holds, so that the statement has one shape:
+        # without those already found, enough are left.
+        shape = ("search_people_by_full_name", viewer_shape(viewer), limit)
+        by_full_name = prepared.run(
+            shape, lambda viewer, text: _full_names_alike(viewer, text, limit), viewer, text
         )
-        found += list(by_full_name)
+        seen = {person.pk for person in found}
+        found += [person for person in by_full_name if person.pk not in seen][: limit - len(found)]
     return found
 
 
@@ -92,11 +94,59 @@ def search_tags(*, name: str, limit: int) -> list[Tag]:
     """
     if not name:
         return []
-    prefixed = Tag.objects.alias(key=_ordered(F("name"))).filter(key__startswith=name)
+    typo = len(name) >= TYPO_MIN_LENGTH
+    shape = ("search_tags", limit, typo)
+    rows = _rows(shape, lambda name: _tags(name, limit, typo), name)
+    return _ranked(rows, prefix_key=lambda tag: tag.name)[:limit]
+
+
+def _people(viewer: User, text: str, limit: int, typo: bool) -> list[QuerySet[User]]:
+    """The parts of a search for people: prefixes of usernames and of full names, then if
+    ``typo`` near misses of usernames."""
+    members = User.objects.visible_to(viewer).only(*PERSON_FIELDS)
+    by_username = User.objects.alias(key=_ordered(F("username"))).filter(_starting("key", text))
+    by_name = User.objects.alias(key=_ordered(Lower("full_name"))).filter(_starting("key", text))
+    parts = [
+        _prefixed(by_username, viewer).order_by("key")[:limit],
+        _prefixed(by_name, viewer).order_by("key", "username")[:limit],
+    ]
+    if typo:
+        # Whether the prefixes fill the page is asked of everyone's names, not only of those
+        # the viewer may see: two index reads to plan instead of four joins with blocks. A
+        # page short of a blocked member then shows no near misses in their place.
+        parts.append(_people_alike(members, text, limit, when=_fewer(limit, by_username, by_name)))
+    return parts
+
+
+def _full_names_alike(viewer: User, text: str, limit: int) -> QuerySet[User]:
+    """Up to ``limit`` members ``viewer`` may see with a word of their full name like ``text``,
+    most alike first (PostgreSQL)."""
+    return _alike(
+        User.objects.visible_to(viewer),
+        TrigramWordSimilar(F("full_name"), Value(text)),
+        TrigramWordSimilarity(Value(text), "full_name"),
+        limit,
+        fields=PERSON_FIELDS,
+        when=Q(),
+    )
+
+
+def _tags(name: str, limit: int, typo: bool) -> list[QuerySet[Tag]]:
+    """The parts of a search for tags: prefixes, then if ``typo`` near misses."""
+    prefixed = Tag.objects.alias(key=_ordered(F("name"))).filter(_starting("key", name))
     parts = [prefixed.annotate(score=PREFIX).order_by("key")[:limit]]
-    if len(name) >= TYPO_MIN_LENGTH:
+    if typo:
         parts.append(_tags_alike(name, limit, when=_fewer(limit, prefixed)))
-    return _ranked(_union(parts), prefix_key=lambda tag: tag.name)[:limit]
+    return parts
+
+
+def _starting(key: str, text: str) -> Q:
+    """``key`` starts with ``text``, as a range: a btree index serves it whether ``text`` is
+    known when the plan is made or is a parameter, unlike LIKE 'text%'. Names compare in byte
+    order (the "C" collation on PostgreSQL, SQLite's default), which in UTF-8 is the order of
+    the characters, so the range holds the names that start with ``text``, but for those with
+    LAST (a noncharacter) right after it."""
+    return Q(**{f"{key}__gte": text, f"{key}__lt": Concat(Value(text), Value(LAST))})
 
 
 def _prefixed(members: QuerySet[User], viewer: User) -> QuerySet[User]:
@@ -119,12 +169,18 @@ def _ordered(expression: Expression) -> Expression:
     return Collate(expression, "C") if _postgresql() else expression
 
 
-def _union(parts: list[QuerySet]) -> list:
-    """The rows of every part, in one round trip where the database can order and limit each
-    part of a UNION (PostgreSQL), else one query per part (SQLite)."""
-    if connection.features.supports_slicing_ordering_in_compound:
-        return list(parts[0].union(*parts[1:], all=True))
-    return [row for part in parts for row in part]
+def _rows(shape: tuple, build: Callable[..., list[QuerySet]], *values) -> list:
+    """The rows of every part ``build(*values)`` makes: on PostgreSQL in one round trip, their
+    UNION run as the prepared statement of ``shape`` (config/prepared.py: ``build`` is called
+    once per shape, with stand-ins for ``values``); elsewhere one query per part."""
+    if not _postgresql():
+        return [row for part in build(*values) for row in part]
+
+    def union(*stand_ins) -> QuerySet:
+        first, *others = build(*stand_ins)
+        return first.union(*others, all=True)
+
+    return prepared.run(shape, union, *values)
 
 
 def _fewer(limit: int, *querysets: QuerySet) -> Q:

@@ -2,10 +2,12 @@
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from members.models import Block, User
 from posts.models import Tag
-from search.selectors import CANDIDATES
+from search.query import query_parse
+from search.selectors import CANDIDATES, search_results
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +99,29 @@ def test_a_misspelt_tag_finds_the_closest_tags_first(client):
     for name in ("goldensunset", "goldensunset2", "autumnsunset", "goldenhour"):
         Tag.objects.create(name=name)
     assert names(client, "#goldnsunset") == ["#goldensunset", "#goldensunset2"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements")
+def test_every_kind_of_search_runs_as_a_statement_planned_once(crowd):
+    reader = factories.user(username="reader")
+
+    def found(typed: str) -> list[str]:
+        results = search_results(query=query_parse(typed), viewer=reader, limit=6)
+        return [person.username for person in results.people] + [
+            f"#{tag.name}" for tag in results.tags
+        ]
+
+    # A prefix; a near miss of a username and a tag; a near miss of a full name only.
+    assert found("an")[:2] == ["ann", "annabel"]
+    assert found("annabl")[0] == "annabel"
+    assert found("zebra") == ["zed"]
+    # The same kinds with other text: the statements prepared above, run with other values.
+    with CaptureQueriesContext(connection) as queries:
+        assert found("zed") == ["zed"]
+        assert found("sunsett") == ["#sunset"]
+        assert found("marie") == ["bob"]
+    executed = [query["sql"] for query in queries.captured_queries]
+    assert executed and all(sql.startswith("EXECUTE q_") for sql in executed), executed
 
 
 def test_blocked_accounts_are_not_found_either_way(client, crowd):
