@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from activity import selectors, services
+from config import prepared
+from members.models import viewer_shape
 from members.selectors import follow_requests_pending
 
 
@@ -14,5 +16,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     this page, read from the rows before they were marked)."""
     page = selectors.activity_page(viewer=request.user, cursor=request.GET.get("after"))
     services.activity_seen(user=request.user)
-    context = {"page": page, "follow_requests": follow_requests_pending(user=request.user)}
+    shape = ("follow_requests_pending", viewer_shape(request.user))
+    pending = prepared.run(shape, lambda user: follow_requests_pending(user=user), request.user)
+    context = {"page": page, "follow_requests": pending}
     return render(request, "activity/activity.html", context)
