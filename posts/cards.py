@@ -268,12 +268,19 @@ def suggestions(request: HttpRequest, people: list) -> SafeString:
         for p in people
     ]
     state = ("suggestions", request.user.pk, shown, url_signature())
-    key = "people:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+    context = {"suggestions": people, "user": request.user}
+    return fragment(request, state, "posts/_suggestions.html", context)
+
+
+def fragment(request: HttpRequest, state: tuple, template: str, context: dict) -> SafeString:
+    """``template`` rendered with ``context`` for the cache (its slots filled for the viewer of
+    ``request``), cached under ``state``: everything it shows that can change, the viewer's id
+    too if it shows anything of theirs. Rendered only if not cached."""
+    key = "fragment:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
     fragments = caches[CACHE]
     parts = fragments.get(key)
     if parts is None:
-        context = {"suggestions": people, "user": request.user}
-        parts = _rendered("posts/_suggestions.html", context)
+        parts = _rendered(template, context)
         fragments.set(key, parts, CARD_TIMEOUT)
     return _filled(parts, request, page_values(request))
 
