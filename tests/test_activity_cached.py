@@ -8,7 +8,6 @@ from django.core.cache import caches
 from django.middleware.csrf import _unmask_cipher_token
 from django.utils import timezone
 
-from activity.models import Notification
 from members import services as member_services
 from posts import services as post_services
 from posts.cards import CACHE
