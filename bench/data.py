@@ -5,7 +5,8 @@ The people: USERS members; member 1 is the READER whose pages are measured. AUTH
 of all posts are in the reader's feed and every author's profile has a full page at 1,000 posts.
 Each post has PHOTOS photos, LIKES likes and COMMENTS comments from members spread over all of
 them; each member has an avatar. Post i is created i minutes after START, so the newest posts
-are the last ones added. Object names are made up: pages only sign URLs for them.
+are the last ones added. Object names are made up: pages only sign URLs for them. activity()
+then gives the reader posts of their own and a page of activity of every kind.
 """
 
 import psycopg2
@@ -149,8 +150,8 @@ def posts(url: str, *, now: int, total: int) -> None:
 def activity(url: str) -> None:
     """The reader's activity: ACTIVITY entries of every kind (grouped likes of their own posts,
     comments on them, mentions in captions and comments, follows, follow requests); the reader
-    becomes private, as an account with follow requests is. Run once the posts are added (the
-    mentions name posts 1,000 to 40,000)."""
+    becomes private, as an account with follow requests is. Run once the posts are added: the
+    mentions are of posts 3,000 to 38,000."""
     params = {
         **_SIZES,
         "entries": ACTIVITY,
