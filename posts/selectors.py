@@ -16,7 +16,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    prefetch_related_objects,
 )
 from django.db.models.functions import JSONObject
 from django.http import Http404
@@ -135,9 +134,29 @@ def _comments_from(post: Post) -> list[Comment]:
 
 
 def post_images_load(posts: list[Post]) -> None:
-    """Read the photos of ``posts``, in order, in one query (as ``post.images.all()``)."""
-    in_order = PostImage.objects.order_by("order")
-    prefetch_related_objects(posts, Prefetch("images", queryset=in_order))
+    """Read the photos of ``posts``, in order, in one query (as ``post.images.all()``): a
+    prepared statement per number of posts, whose photos are put where prefetch_related
+    would put them (Django's prefetching cost the post page more than the query)."""
+    if not posts:
+        return
+    found = prepared.run(("post_images", len(posts)), _images, *(post.pk for post in posts))
+    by_post: dict[int, list[PostImage]] = {post.pk: [] for post in posts}
+    for image in found:
+        by_post[image.post_id].append(image)
+    for post in posts:
+        images = post.images.all()
+        images._result_cache = by_post[post.pk]
+        images._prefetch_done = True
+        for image in images._result_cache:
+            image.post = post
+        post._prefetched_objects_cache = {
+            **getattr(post, "_prefetched_objects_cache", {}),
+            "images": images,
+        }
+
+
+def _images(*post_ids: int) -> QuerySet[PostImage]:
+    return PostImage.objects.filter(post__in=post_ids).order_by("order")
 
 
 def _grid(viewer: User) -> QuerySet[Post]:
