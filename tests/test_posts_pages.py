@@ -1,5 +1,6 @@
 """The feed, post pages and grids: what each shows, to whom, and at what query cost."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from posts.models import PostImage
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +162,18 @@ def test_the_post_page_costs_the_same_queries_for_3_comments_as_for_30(client, o
             assert client.get(f"/p/{post.code}/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_each_card_and_the_post_page_show_their_own_photos_in_order(client, owner, follower):
+    """Photos are read for all of a page's posts in one query (post_images_load) and shared
+    out: each post gets its own, in their order, whatever order they were added in."""
+    factories.follow(follower, owner)
+    posts = [factories.post(owner, photos=count) for count in (3, 1, 2)]
+    PostImage.objects.filter(post=posts[0], order=0).update(order=9)  # now the last one
+    client.force_login(follower)
+    feed = client.get("/").content.decode()
+    for post, expected in zip(posts, (["1", "2", "0"], ["0"], ["0", "1"]), strict=True):
+        photo = rf"posts/{re.escape(post.code)}-(\d)\.jpg"
+        assert re.findall(photo, feed) == expected
+        page = client.get(post.get_absolute_url()).content.decode()
+        assert re.findall(photo, page) == expected
