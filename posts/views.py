@@ -84,8 +84,10 @@ def post_new(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, code: str) -> HttpResponse:
+    """The post page: its article comes from the cache of rendered posts (posts.cards.detail)."""
     post = selectors.post_detail(code=code, viewer=request.user)
-    return render(request, "posts/detail.html", {"post": post, "comment_form": CommentForm()})
+    article = cards.detail(request, post)
+    return render(request, "posts/detail.html", {"post": post, "article": article})
 
 
 @login_required
