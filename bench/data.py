@@ -120,6 +120,11 @@ INSERT INTO activity_notification (recipient_id, actor_id, kind, post_id, create
 SELECT %(reader)s, author_id, 'mention', id, at, true
 FROM bench_events JOIN posts_post ON posts_post.id = 1000 * (j + 1)
 WHERE kind = 2 AND j %% 10 = 7;
+-- Those who like and comment on the reader's (private) posts follow the reader.
+INSERT INTO members_follow (created, follower_id, following_id)
+SELECT DISTINCT ON (user_id) %(start)s::timestamptz - INTERVAL '30 days', user_id, %(reader)s
+FROM (SELECT user_id FROM posts_like WHERE post_id > %(own_id)s
+      UNION SELECT author_id FROM posts_comment WHERE post_id > %(own_id)s) AS seen;
 -- New followers (not followed back) and follow requests, with their rows.
 INSERT INTO members_follow (created, follower_id, following_id)
 SELECT at, 600 + j, %(reader)s FROM bench_events WHERE kind = 3;
