@@ -3,20 +3,13 @@ queries whatever the number of entries or likes."""
 
 from dataclasses import dataclass
 
-from django.db.models import (
-    Case,
-    Exists,
-    Expression,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    When,
-)
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Case, Exists, Expression, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models.functions import JSONObject
 
 from activity.models import Notification
-from members.models import Follow, User, member_visibility
+from config import prepared
+from members.models import Follow, User, member_visibility, viewer_shape
 from members.selectors import count_of
 from posts.models import Like, PostImage, comment_visibility, post_visibility
 from posts.selectors import cursor_decode, cursor_encode
@@ -66,43 +59,57 @@ def activity_page(*, viewer: User, cursor: str | None = None) -> Entries:
     (activity_visible) and, for likes, at least one liker.
 
     A like entry gets ``likers`` (the latest two they may see, newest first) and ``others``
-    (how many more they may see liked it); a follow entry's actor gets ``followed_by_viewer``,
-    for the follow-back button.
+    (how many more they may see liked it); an entry about a post gets ``photo``, its first
+    photo (for the thumbnail); a follow entry's actor gets ``followed_by_viewer``, for the
+    follow-back button. One query, compiled once per shape (config/prepared.py).
     """
-    Kind = Notification.Kind
-    visible = activity_visible(viewer=viewer)
     after = cursor_decode(cursor)
+    shape = ("activity_page", viewer_shape(viewer), after is not None)
+    rows = prepared.run(shape, _page_rows, viewer, *(after or ()))
+    next_cursor = cursor_encode(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
+    entries = []
+    for entry in rows[:PAGE_SIZE]:
+        entry.actor.followed_by_viewer = entry.followed_back
+        entry.likers = [
+            User(id=liker["id"], username=liker["username"], avatar=liker["avatar"])
+            for liker in entry.liked_by or ()
+        ]
+        if entry.kind == Notification.Kind.LIKE and not entry.likers:
+            continue  # everyone who liked it is hidden from the viewer: no entry
+        entry.others = max((entry.like_count or 0) - len(entry.likers), 0)
+        entry.photo = entry.photo_name and PostImage(
+            thumbnail=entry.photo_name, alt_text=entry.photo_alt, post=entry.post
+        )
+        entries.append(entry)
+    return Entries(entries, next_cursor)
+
+
+def _page_rows(viewer: User, *after) -> QuerySet[Notification]:
+    """A page of ``viewer``'s entries and one more (there is a next page if it comes), with
+    what they show. The page's ids are taken first, in a subquery, and what they show is read
+    for those rows only: joined to the conditions, PostgreSQL would count likes and check
+    visibility for every entry the member has."""
+    visible = activity_visible(viewer=viewer)
     if after:
         created, pk = after
         visible = visible.filter(Q(created__lt=created) | Q(created=created, pk__lt=pk))
-    # The page's ids first, then what they show for those rows only: joined to the conditions
-    # above, PostgreSQL would count likes and check visibility for every entry the member has.
-    ids = list(visible.order_by("-created", "-id").values_list("pk", flat=True)[: PAGE_SIZE + 1])
+    ids = visible.order_by("-created", "-id").values("pk")[: PAGE_SIZE + 1]
     likes = _likes_seen(viewer).filter(post=OuterRef("post"))
-    newest = likes.order_by("-created", "-id").values("user")
-    rows = list(
-        Notification.objects.filter(pk__in=ids[:PAGE_SIZE])
+    likers = likes.order_by("-created", "-id").values(
+        liker=JSONObject(id="user_id", username="user__username", avatar="user__avatar")
+    )
+    first_photo = PostImage.objects.filter(post=OuterRef("post")).order_by("order")
+    return (
+        Notification.objects.filter(pk__in=ids)
         .order_by("-created", "-id")
         .annotate(
             like_count=_if_like(count_of(likes)),
-            first_liker=_if_like(Subquery(newest[:1])),
-            second_liker=_if_like(Subquery(newest[1:2])),
+            liked_by=_if_like(ArraySubquery(likers[:2])),
+            photo_name=Subquery(first_photo.values("thumbnail")[:1]),
+            photo_alt=Subquery(first_photo.values("alt_text")[:1]),
             followed_back=Exists(
                 Follow.objects.filter(follower=viewer, following=OuterRef("actor"))
             ),
         )
         .select_related("actor", "post__author", "comment")
-        .prefetch_related(Prefetch("post__images", queryset=PostImage.objects.order_by("order")))
     )
-    next_cursor = cursor_encode(rows[-1]) if len(ids) > PAGE_SIZE else None
-    named = {pk for row in rows for pk in (row.first_liker, row.second_liker) if pk}
-    people = User.objects.in_bulk(named)
-    entries = []
-    for entry in rows:
-        entry.actor.followed_by_viewer = entry.followed_back
-        entry.likers = [people[pk] for pk in (entry.first_liker, entry.second_liker) if pk]
-        if entry.kind == Kind.LIKE and not entry.likers:
-            continue  # everyone who liked it is hidden from the viewer: no entry
-        entry.others = max((entry.like_count or 0) - len(entry.likers), 0)
-        entries.append(entry)
-    return Entries(entries, next_cursor)

@@ -15,6 +15,7 @@ import subprocess
 
 import requests
 
+from activity.selectors import PAGE_SIZE as ACTIVITY_PAGE_SIZE
 from bench import data
 from bench.report import Row
 from bench.stack import Server, gunicorn
@@ -28,6 +29,7 @@ PAGES = {
     "feed": ("/", 'class="card post"', 12),
     "profile": (f"/{data.PROFILE}/", 'class="grid__item"', 24),
     "post": (f"/p/{data.DETAIL_CODE}/", 'class="comment"', data.COMMENTS),
+    "activity": ("/accounts/activity/", 'class="activity__entry', ACTIVITY_PAGE_SIZE),
 }
 
 
@@ -57,7 +59,9 @@ def rates(server: Server, cookie: str) -> dict[str, float]:
 
 
 def run(env: dict[str, str], cookie: str) -> tuple[list[Row], dict]:
-    """``cookie`` is the reader's session in the database ``env`` names."""
+    """``cookie`` is the reader's session in the database ``env`` names; the reader's activity
+    is added to it first (data.activity)."""
+    data.activity(env["DATABASE_URL"])
     with gunicorn(env) as server:
         found = rates(server, cookie)
     trivial = found["trivial view"]

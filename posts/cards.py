@@ -10,9 +10,9 @@ name NUL, which each request replaces with that viewer's value from ``PER_VIEWER
 as usual (the post page, the comment answer) the same tag writes the value itself, so one
 template serves both. PostgreSQL text cannot hold NUL, so no caption or comment can forge a
 marker; anything not written as a slot is the same for every viewer by construction, since
-the template sees no ``user`` or ``request`` when it renders for the cache. Report forms
-(they carry the CSRF token and are for others than the author) are on the post page only,
-which is not cached.
+the template sees no ``user`` or ``request`` when it renders for the cache. The post page's
+article (``posts/_detail.html``, ``detail``) is cached the same way, with all the comments the
+viewer may see; its report forms and the author's Edit and Delete are slots too.
 
 A card is cached under a key made of everything it shows that can change: the post's
 ``updated`` (caption and alt-text edits) and ``hidden_at``, its like and comment counts, its
@@ -46,6 +46,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from members.selectors import unreachable_usernames
+from moderation.templatetags.moderation import report_form_html
 from posts import selectors
 from posts.forms import new_submission
 from posts.models import Comment, Post
@@ -132,6 +133,19 @@ def _comment_delete(request: HttpRequest, post: Post, comment: Comment | None) -
     )
 
 
+def _owner_tools(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    """Edit and Delete, for the post's author."""
+    if request.user.pk != post.author_id:
+        return ""
+    context = {"post": post, "csrf_token": get_token(request)}
+    return get_template("posts/_owner_tools.html").render(context)
+
+
+def _report(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    """The report form of the comment (or of the post), for a member other than its author."""
+    return report_form_html(request, post if comment is None else comment)
+
+
 # What each slot holds for the viewer of ``request``. Per-viewer parts of a card are added here
 # (and written as {% per_viewer "name" %} in the template), never rendered into the cache.
 PER_VIEWER: dict[str, Callable[[HttpRequest, Post, Comment | None], str]] = {
@@ -143,6 +157,8 @@ PER_VIEWER: dict[str, Callable[[HttpRequest, Post, Comment | None], str]] = {
     "ago": _ago,
     "comment_ago": _comment_ago,
     "comment_delete": _comment_delete,
+    "owner_tools": _owner_tools,
+    "report": _report,
 }
 CSRF_MARK = slot("csrf")
 
@@ -150,17 +166,19 @@ CSRF_MARK = slot("csrf")
 def card_key(post: Post, *, eager: bool, urls: str, unlinked: frozenset[str] = frozenset()) -> str:
     """The cache key of ``post``'s card as this viewer sees it: see the module's docstring.
     ``unlinked``: the names this card mentions that the viewer must not be led to."""
+    state = (*_content(post, post.latest_comments), eager, urls, sorted(unlinked))
+    return "card:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+
+
+def _content(post: Post, comments: Iterable[Comment]) -> tuple:
+    """What a card or the post page shows of ``post`` and ``comments`` that can change."""
     author = post.author
-    comments = [
-        (c.pk, c.author.username, c.hidden_at and c.hidden_at.timestamp())
-        for c in post.latest_comments
-    ]
-    state = (
+    shown = [(c.pk, c.author.username, c.hidden_at and c.hidden_at.timestamp()) for c in comments]
+    return (
         post.pk, post.updated.timestamp(), post.hidden_at and post.hidden_at.timestamp(),
         post.like_count, post.comment_count, author.username, author.avatar.name,
-        author.is_private, comments, eager, urls, sorted(unlinked),
+        author.is_private, shown,
     )  # fmt: skip
-    return "card:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
 
 
 def url_signature(*, private: bool = False) -> str:
@@ -185,16 +203,17 @@ def unlinked_names(request: HttpRequest | None) -> frozenset[str]:
     return request._unreachable_usernames
 
 
-def _texts(post: Post) -> list[str]:
-    """The member-written texts of ``post``'s card that may mention someone."""
-    return [post.caption, *(comment.text for comment in post.latest_comments)]
+def _texts(post: Post, comments: Iterable[Comment] | None = None) -> list[str]:
+    """The member-written texts of ``post``'s card (or of ``comments`` with its caption) that
+    may mention someone."""
+    shown = post.latest_comments if comments is None else comments
+    return [post.caption, *(comment.text for comment in shown)]
 
 
-def _mentioned(post: Post, names: frozenset[str]) -> frozenset[str]:
-    """Which of ``names`` the card of ``post`` mentions (its caption and latest comments)."""
+def _mentioned(texts: list[str], names: frozenset[str]) -> frozenset[str]:
+    """Which of ``names`` ``texts`` mention."""
     if not names:
         return frozenset()
-    texts = _texts(post)
     return frozenset(name for text in texts if "@" in text for name in mentions(text)) & names
 
 
@@ -203,7 +222,7 @@ def feed_cards(request: HttpRequest, posts: list[Post]) -> list[SafeString]:
     signatures = {private: url_signature(private=private) for private in (False, True)}
     mentioning = any("@" in text for post in posts for text in _texts(post))
     names = unlinked_names(request) if mentioning else frozenset()
-    unlinked = [_mentioned(post, names) for post in posts]
+    unlinked = [_mentioned(_texts(post), names) for post in posts]
     keys = [
         card_key(post, eager=i == 0, urls=signatures[post.author.is_private], unlinked=unlinked[i])
         for i, post in enumerate(posts)
@@ -226,6 +245,30 @@ def feed_cards(request: HttpRequest, posts: list[Post]) -> list[SafeString]:
         _filled(found[key], request, page, post=post, comments=post.latest_comments)
         for key, post in zip(keys, posts, strict=True)
     ]
+
+
+def detail(request: HttpRequest, post: Post) -> SafeString:
+    """The post page's article (``posts/_detail.html``) as the viewer of ``request`` sees it:
+    cached like a card, under what it shows of the post and of the comments shown (and where
+    they sit among the others: the links to earlier and latest ones), whether the viewer is
+    logged in (the comment form) and the names they must not be led to. The author's Edit and
+    Delete and the report forms are slots."""
+    texts = _texts(post, post.shown_comments)
+    names = unlinked_names(request) if any("@" in text for text in texts) else frozenset()
+    unlinked = _mentioned(texts, names)
+    signed_in = request.user.is_authenticated
+    urls = url_signature(private=post.author.is_private)
+    paging = (post.earlier_cursor, post.earlier_page)
+    state = (
+        "detail",
+        *_content(post, post.shown_comments),
+        paging,
+        signed_in,
+        urls,
+        sorted(unlinked),
+    )
+    context = {"post": post, "eager": True, "signed_in": signed_in, UNLINKED: unlinked}
+    return fragment(request, state, "posts/_detail.html", context, post=post)
 
 
 def grid(page: selectors.Page) -> SafeString:
@@ -268,14 +311,25 @@ def suggestions(request: HttpRequest, people: list) -> SafeString:
         for p in people
     ]
     state = ("suggestions", request.user.pk, shown, url_signature())
-    key = "people:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
+    context = {"suggestions": people, "user": request.user}
+    return fragment(request, state, "posts/_suggestions.html", context)
+
+
+def fragment(
+    request: HttpRequest, state: tuple, template: str, context: dict, *, post: Post | None = None
+) -> SafeString:
+    """``template`` rendered with ``context`` for the cache (its slots filled for the viewer of
+    ``request``; ``post``'s and its ``shown_comments``' slots too), cached under ``state``:
+    everything it shows that can change, the viewer's id too if it shows anything of theirs.
+    Rendered only if not cached."""
+    key = "fragment:" + hashlib.blake2b(repr(state).encode(), digest_size=18).hexdigest()
     fragments = caches[CACHE]
     parts = fragments.get(key)
     if parts is None:
-        context = {"suggestions": people, "user": request.user}
-        parts = _rendered("posts/_suggestions.html", context)
+        parts = _rendered(template, context)
         fragments.set(key, parts, CARD_TIMEOUT)
-    return _filled(parts, request, page_values(request))
+    comments = getattr(post, "shown_comments", ())
+    return _filled(parts, request, page_values(request), post=post, comments=comments)
 
 
 def page_values(request: HttpRequest) -> dict[str, str]:

@@ -5,13 +5,15 @@ that everyone, its author included, needs in order to remove it.
 """
 
 import re
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from members.models import USERNAME_MAX_LENGTH
 
@@ -79,8 +81,15 @@ def ago(moment: datetime) -> str:
     """How long ago, as Instagram writes it: "now", "5m", "3h", "2d", "4w", then the date."""
     seconds = int((timezone.now() - moment).total_seconds())
     if seconds >= 52 * WEEK:
-        return date_format(moment, "M j, Y")
+        return _day(moment.date(), get_language())
     for unit, size in (("w", WEEK), ("d", 86_400), ("h", 3_600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return "now"
+
+
+@lru_cache(maxsize=4096)
+def _day(day: date, language: str | None) -> str:
+    """The date as ``ago`` writes it, in ``language``: formatted once per day, since Django's
+    date formatting (translated month names) cost more than the rest of a page's "ago"s."""
+    return date_format(day, "M j, Y")

@@ -85,9 +85,11 @@ def post_new(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, code: str) -> HttpResponse:
-    """The post; ``?before=`` (the "View earlier comments" link) shows earlier comments."""
+    """The post page: its article comes from the cache of rendered posts (posts.cards.detail);
+    ``?before=`` (the "View earlier comments" link) shows earlier comments."""
     post = selectors.post_detail(code=code, viewer=request.user, before=request.GET.get("before"))
-    return render(request, "posts/detail.html", {"post": post, "comment_form": CommentForm()})
+    article = cards.detail(request, post)
+    return render(request, "posts/detail.html", {"post": post, "article": article})
 
 
 @login_required

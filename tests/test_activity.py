@@ -351,12 +351,12 @@ def test_the_page_costs_the_same_queries_for_10_entries_as_for_100(
     client.force_login(owner)
     client.get("/explore/")  # the session is read and saved once, as on any later page
     assert Notification.objects.filter(recipient=owner).count() == 10
-    with django_assert_num_queries(12):  # with the pending follow requests
+    with django_assert_num_queries(9):  # with the pending follow requests
         assert len(client.get(ACTIVITY).context["page"].entries) == 10
     _activity_of(owner, 100)
-    with django_assert_num_queries(12):  # with the pending follow requests
+    with django_assert_num_queries(9):  # with the pending follow requests
         assert len(client.get(ACTIVITY).context["page"].entries) == 20
-    with django_assert_num_queries(7):  # read, nothing new to mark
+    with django_assert_num_queries(4):  # read, nothing new to mark
         client.get(ACTIVITY)
 
 

@@ -47,6 +47,23 @@ def test_the_post_page_has_a_report_form_for_the_post_and_each_comment(
         assert f'value="{reason.value}"' in html
 
 
+def test_each_report_form_s_fields_have_ids_of_their_own_target(client, outsider, post, comment):
+    """The fields are rendered once per kind of target (moderation/templatetags): each form
+    still names its own target, so every label points at its own form's field."""
+    factories.comment(follower := factories.user(), post, "second")
+    client.force_login(outsider)
+    html = client.get(post.get_absolute_url()).content.decode()
+    ids = re.findall(r' id="(report-[^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert set(re.findall(r' for="(report-[^"]+)"', html)) <= set(ids)
+    assert f'id="report-post-{post.pk}-text"' in html
+    second = post.comments.get(author=follower)
+    for target in (comment, second):
+        assert f'id="report-comment-{target.pk}-reason_0"' in html
+        assert f'for="report-comment-{target.pk}-text"' in html
+    assert "\x00" not in html
+
+
 def test_the_profile_has_a_report_form_for_the_account(client, outsider, owner):
     client.force_login(outsider)
     html = client.get(owner.get_absolute_url()).content.decode()

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from members.models import Block
-from posts.models import Comment
+from posts.models import Comment, PostImage
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +224,18 @@ def test_the_earlier_comments_of_a_private_account_s_post_are_a_404_to_outsiders
     assert _comments_on(client, earlier)[0] == ["comment 0"]
     client.force_login(outsider)
     assert client.get(earlier).status_code == 404
+
+
+def test_each_card_and_the_post_page_show_their_own_photos_in_order(client, owner, follower):
+    """Photos are read for all of a page's posts in one query (post_images_load) and shared
+    out: each post gets its own, in their order, whatever order they were added in."""
+    factories.follow(follower, owner)
+    posts = [factories.post(owner, photos=count) for count in (3, 1, 2)]
+    PostImage.objects.filter(post=posts[0], order=0).update(order=9)  # now the last one
+    client.force_login(follower)
+    feed = client.get("/").content.decode()
+    for post, expected in zip(posts, (["1", "2", "0"], ["0"], ["0", "1"]), strict=True):
+        photo = rf"posts/{re.escape(post.code)}-(\d)\.jpg"
+        assert re.findall(photo, feed) == expected
+        page = client.get(post.get_absolute_url()).content.decode()
+        assert re.findall(photo, page) == expected

@@ -32,7 +32,7 @@ ACTIVITY = "/accounts/activity/"
 # counts the same 5 for the feed, a profile and a post page). Activity's include marking its
 # unread entries read and the pending follow requests.
 FEED_QUERIES = PROFILE_QUERIES = POST_QUERIES = 5
-ACTIVITY_QUERIES = 12
+ACTIVITY_QUERIES = 9
 
 _TABLES = (
     "members_user",
