@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 
 from activity import services as activity
-from config.media import objects_rolled_back, rendition_store
+from config.media import objects_rolled_back, renditions_store
 from members.models import User
 from posts import text
 from posts.forms import Photo
@@ -68,18 +68,20 @@ def _post_store(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None
 ) -> Post:
     with objects_rolled_back() as written:
-        images = []
-        for order, photo in enumerate(photos):
-            image = PostImage(
+        images = [
+            PostImage(
                 order=order,
                 width=photo.display.width,
                 height=photo.display.height,
                 thumbnail_size=photo.thumbnail.width,
                 alt_text=photo.alt_text,
             )
-            rendition_store(field_file=image.display, rendition=photo.display, written=written)
-            rendition_store(field_file=image.thumbnail, rendition=photo.thumbnail, written=written)
-            images.append(image)
+            for order, photo in enumerate(photos)
+        ]
+        stores = []
+        for image, photo in zip(images, photos, strict=True):
+            stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
+        renditions_store(stores, written)
         with transaction.atomic():
             post = Post.objects.create(author=author, caption=caption, submission=submission)
             for image in images:
