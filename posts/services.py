@@ -116,13 +116,23 @@ def _links_sync(post: Post, *, new: bool = False) -> None:
     and did not before are told, those it no longer mentions lose the entry."""
     names = text.hashtags(post.caption)
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
-    post.tags.set(Tag.objects.filter(name__in=names))
+    tags = Tag.objects.filter(name__in=names)
     # A member who blocks the author, or whom the author blocks, is not mentioned (and so
     # never told of it).
     names = text.mentions(post.caption)
     mentioned = list(User.objects.visible_to(post.author).filter(username__in=names))
-    before = set() if new else set(post.mentions.all())
-    post.mentions.set(mentioned)
+    if new:
+        # A new post has no links to compare with: one insert each, where set() would first
+        # read the links (none) and check them again before inserting.
+        Post.tags.through.objects.bulk_create(Post.tags.through(post=post, tag=t) for t in tags)
+        Post.mentions.through.objects.bulk_create(
+            Post.mentions.through(post=post, user=user) for user in mentioned
+        )
+        before = set()
+    else:
+        before = set(post.mentions.all())
+        post.tags.set(tags)
+        post.mentions.set(mentioned)
     activity.mentions_notify(
         actor=post.author, post=post, users=[user for user in mentioned if user not in before]
     )
