@@ -24,6 +24,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # sync workers. Each thread keeps its own database connection (CONN_MAX_AGE), so a host holds
 # at most workers x threads of them; photos are decoded one at a time per worker, large ones
 # in a process of their own and one at a time per host (posts/forms.py, config/decode_slots.py).
+# Four threads cost a worker no more memory than two: what grew with them was a boto3 session and
+# client per thread (13 to 15 MB each), which the threads now share (config/storage.py). The
+# burst of bench/run memory (five workers, fifty 48 MP photos at once) peaked at 647 and 648 MB
+# of the app's PSS with four threads, 645 MB with two; two would only leave fewer threads for
+# stalled clients and pages.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # Every response closes its connection, as sync workers' did, so a graceful reload never leaves
@@ -38,7 +43,9 @@ timeout = 120
 graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
-# Only workers import the app, never the master, so each HUP loads the code afresh.
+# Only workers import the app, never the master, so each HUP loads the code afresh. (Preloading
+# would let the workers share their imported code, about 75 MB each, but a HUP would then fork
+# workers of the old release: deploy.sh's switch to a new one relies on this.)
 preload_app = False
 # No control socket in ~/.gunicorn: two gunicorns on one host would fight over it.
 control_socket_disable = True

@@ -33,8 +33,8 @@ T = TypeVar("T")
 _pipeline = threading.Lock()
 
 
-def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
-    """Run ``process`` on an upload's bytes, turning every refusal into a ValidationError.
+def photo_process(upload: UploadedFile, process: Callable[[images.Source], T]) -> T:
+    """Run ``process`` on an upload, turning every refusal into a ValidationError.
 
     The size is checked before the file is read, so an oversized upload never enters memory.
     """
@@ -51,10 +51,10 @@ def photo_process(upload: UploadedFile, process: Callable[[bytes], T]) -> T:
         upload.seek(0)
     isolated = pixels >= settings.DECODE_ISOLATE_MIN_PIXELS
     with _turn(pixels=pixels, isolated=isolated):
-        # Read only now: twenty threads each holding a 20 MB upload would cost 400 MB.
-        data = upload.read()
+        # The upload itself, never a copy of its bytes: decoders read it a block at a time, and
+        # a decode of its own opens a file Django spooled to disk afresh (posts/isolated.py).
         try:
-            return run_isolated(process, data) if isolated else process(data)
+            return run_isolated(process, upload) if isolated else process(upload)
         except ImageError as exc:
             raise ValidationError(str(exc)) from None
 

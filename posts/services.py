@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 
 from activity import services as activity
-from config.media import objects_rolled_back, rendition_store
+from config.media import objects_rolled_back, renditions_store
 from members.models import User
 from posts import text
 from posts.forms import Photo
@@ -68,18 +68,20 @@ def _post_store(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None
 ) -> Post:
     with objects_rolled_back() as written:
-        images = []
-        for order, photo in enumerate(photos):
-            image = PostImage(
+        images = [
+            PostImage(
                 order=order,
                 width=photo.display.width,
                 height=photo.display.height,
                 thumbnail_size=photo.thumbnail.width,
                 alt_text=photo.alt_text,
             )
-            rendition_store(field_file=image.display, rendition=photo.display, written=written)
-            rendition_store(field_file=image.thumbnail, rendition=photo.thumbnail, written=written)
-            images.append(image)
+            for order, photo in enumerate(photos)
+        ]
+        stores = []
+        for image, photo in zip(images, photos, strict=True):
+            stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
+        renditions_store(stores, written)
         with transaction.atomic():
             post = Post.objects.create(author=author, caption=caption, submission=submission)
             for image in images:
@@ -114,13 +116,23 @@ def _links_sync(post: Post, *, new: bool = False) -> None:
     and did not before are told, those it no longer mentions lose the entry."""
     names = text.hashtags(post.caption)
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
-    post.tags.set(Tag.objects.filter(name__in=names))
+    tags = Tag.objects.filter(name__in=names)
     # A member who blocks the author, or whom the author blocks, is not mentioned (and so
     # never told of it).
     names = text.mentions(post.caption)
     mentioned = list(User.objects.visible_to(post.author).filter(username__in=names))
-    before = set() if new else set(post.mentions.all())
-    post.mentions.set(mentioned)
+    if new:
+        # A new post has no links to compare with: one insert each, where set() would first
+        # read the links (none) and check them again before inserting.
+        Post.tags.through.objects.bulk_create(Post.tags.through(post=post, tag=t) for t in tags)
+        Post.mentions.through.objects.bulk_create(
+            Post.mentions.through(post=post, user=user) for user in mentioned
+        )
+        before = set()
+    else:
+        before = set(post.mentions.all())
+        post.tags.set(tags)
+        post.mentions.set(mentioned)
     activity.mentions_notify(
         actor=post.author, post=post, users=[user for user in mentioned if user not in before]
     )

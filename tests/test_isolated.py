@@ -5,6 +5,7 @@ import io
 import subprocess
 
 import pytest
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from PIL import Image
 
 from posts import images, isolated
@@ -27,6 +28,27 @@ def test_a_child_makes_the_same_renditions_as_the_worker(process):
     there = _renditions(isolated.run_isolated(process, photo))
     assert [(r.width, r.height) for r in there] == [(r.width, r.height) for r in here]
     assert [_pixels(r) for r in there] == [_pixels(r) for r in here]
+
+
+def test_an_upload_spooled_to_disk_is_decoded_by_the_child_from_its_file(monkeypatch):
+    # The worker holds none of its bytes: the child reads the file Django wrote the upload to.
+    photo = imagefactory.png(1200, 900, mode="RGBA", transparent_background=True)
+    run = subprocess.run
+    given = {}
+
+    def spy(command, **kwargs):
+        given.update(kwargs)
+        return run(command, **kwargs)
+
+    monkeypatch.setattr(isolated.subprocess, "run", spy)
+    with TemporaryUploadedFile("photo.png", "image/png", len(photo), None) as upload:
+        upload.write(photo)
+        upload.flush()
+        there = isolated.run_isolated(post_renditions, upload)
+
+        assert given["stdin"].name == upload.temporary_file_path()
+        assert given["input"] is None
+    assert [_pixels(r) for r in there] == [_pixels(r) for r in post_renditions(photo)]
 
 
 def test_a_child_refuses_what_the_pipeline_refuses_with_the_same_reason():

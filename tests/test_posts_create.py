@@ -2,6 +2,7 @@
 
 import io
 import re
+import threading
 
 import pytest
 import requests
@@ -9,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 from PIL import Image
 
+from config import media
 from posts import forms, images
 from posts.models import ALT_TEXT_MAX_LENGTH, Post, PostImage, Tag
 from tests import imagefactory
@@ -159,6 +161,46 @@ def test_a_failed_database_write_removes_the_stored_photos(client, member, bucke
     monkeypatch.setattr(PostImage.objects, "bulk_create", fail)
     with pytest.raises(DatabaseError):
         share(client, imagefactory.jpeg(800, 600), imagefactory.jpeg(600, 600))
+    assert not Post.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_a_posts_photos_are_stored_at_once_not_one_after_another(
+    client, member, bucket, monkeypatch
+):
+    # Each write mostly waits for S3: the two renditions of a photo are written together.
+    together = threading.Barrier(2, timeout=10)
+    store = media.rendition_store
+
+    def store_together(**kwargs):
+        together.wait()
+        store(**kwargs)
+
+    monkeypatch.setattr(media, "rendition_store", store_together)
+    response = share(client, imagefactory.jpeg(800, 600))
+    assert response.status_code == 302
+    assert len(bucket.keys()) == 2
+
+
+def test_a_storage_failure_midway_removes_the_photos_already_stored(
+    client, member, bucket, monkeypatch
+):
+    store = media.rendition_store
+    calls = []
+    lock = threading.Lock()
+
+    def third_fails(**kwargs):
+        with lock:
+            calls.append(1)
+            failing = len(calls) == 3
+        if failing:
+            raise media.StorageUnavailable
+        store(**kwargs)
+
+    monkeypatch.setattr(media, "rendition_store", third_fails)
+    response = share(client, imagefactory.jpeg(800, 600), imagefactory.jpeg(600, 600))
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode()
     assert not Post.objects.exists()
     assert bucket.keys() == []
 
