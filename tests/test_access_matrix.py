@@ -266,11 +266,15 @@ def _activity_shows(c: Cell) -> bool:
 
 POST_PAGE = ("caption", "display", "comment")
 GRID = ("thumbnail",)
+# A "View earlier comments" cursor later than every comment: the earlier page shows them all.
+LATER = f"{10**16}.0"
 
 # (page, method, URL, targets, members only, what shows a seen target, expected status; and
 # optionally whether the cell's target shows, when that is not simply "it is seen")
 PAGES = [
     ("post page", "get", "/p/{code}/", EVERYTHING, False, POST_PAGE, _open),
+    ("earlier comments", "get", "/p/{code}/?before=" + LATER, EVERYTHING, False, POST_PAGE,
+     _open),
     ("profile", "get", "/{author}/", POSTS, False, GRID, _author),
     ("feed", "get", "/", EVERYTHING, True, POST_PAGE, lambda c: 200),
     ("explore", "get", "/explore/", POSTS, False, GRID, lambda c: 200),
