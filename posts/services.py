@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 
 from activity import services as activity
-from config.media import objects_rolled_back, renditions_store
+from config.media import objects_rolled_back, renditions_storing
 from members.models import User
 from posts import text
 from posts.forms import Photo
@@ -50,7 +50,8 @@ def _submitted(rows: models.QuerySet[M], submission: UUID | None) -> M | None:
 def post_create(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None = None
 ) -> Post:
-    """Store every photo's renditions, then the post and its rows in one transaction.
+    """Store every photo's renditions and the post's rows, in one transaction committed only
+    once every photo is stored (the rows are inserted while the photos are written).
 
     If any write fails, the objects already stored are deleted again: no object without its row.
     A form submitted twice (same ``submission``) gives the first post, and stores nothing more.
@@ -67,27 +68,30 @@ def post_create(
 def _post_store(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None
 ) -> Post:
-    with objects_rolled_back() as written:
-        images = [
-            PostImage(
-                order=order,
-                width=photo.display.width,
-                height=photo.display.height,
-                thumbnail_size=photo.thumbnail.width,
-                alt_text=photo.alt_text,
-            )
-            for order, photo in enumerate(photos)
-        ]
-        stores = []
-        for image, photo in zip(images, photos, strict=True):
-            stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
-        renditions_store(stores, written)
-        with transaction.atomic():
-            post = Post.objects.create(author=author, caption=caption, submission=submission)
-            for image in images:
-                image.post = post
-            PostImage.objects.bulk_create(images)
-            _links_sync(post, new=True)
+    images = [
+        PostImage(
+            order=order,
+            width=photo.display.width,
+            height=photo.display.height,
+            thumbnail_size=photo.thumbnail.width,
+            alt_text=photo.alt_text,
+        )
+        for order, photo in enumerate(photos)
+    ]
+    stores = []
+    for image, photo in zip(images, photos, strict=True):
+        stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
+    # The rows are inserted while the photos are written, and committed once all are stored.
+    with (
+        objects_rolled_back() as written,
+        transaction.atomic(),
+        renditions_storing(stores, written),
+    ):
+        post = Post.objects.create(author=author, caption=caption, submission=submission)
+        for image in images:
+            image.post = post
+        PostImage.objects.bulk_create(images)
+        _links_sync(post, new=True)
     return post
 
 

@@ -170,13 +170,13 @@ def test_a_posts_photos_are_stored_at_once_not_one_after_another(
 ):
     # Each write mostly waits for S3: the two renditions of a photo are written together.
     together = threading.Barrier(2, timeout=10)
-    store = media.rendition_store
+    store = media.rendition_write
 
     def store_together(**kwargs):
         together.wait()
-        store(**kwargs)
+        return store(**kwargs)
 
-    monkeypatch.setattr(media, "rendition_store", store_together)
+    monkeypatch.setattr(media, "rendition_write", store_together)
     response = share(client, imagefactory.jpeg(800, 600))
     assert response.status_code == 302
     assert len(bucket.keys()) == 2
@@ -185,7 +185,7 @@ def test_a_posts_photos_are_stored_at_once_not_one_after_another(
 def test_a_storage_failure_midway_removes_the_photos_already_stored(
     client, member, bucket, monkeypatch
 ):
-    store = media.rendition_store
+    store = media.rendition_write
     calls = []
     lock = threading.Lock()
 
@@ -195,9 +195,9 @@ def test_a_storage_failure_midway_removes_the_photos_already_stored(
             failing = len(calls) == 3
         if failing:
             raise media.StorageUnavailable
-        store(**kwargs)
+        return store(**kwargs)
 
-    monkeypatch.setattr(media, "rendition_store", third_fails)
+    monkeypatch.setattr(media, "rendition_write", third_fails)
     response = share(client, imagefactory.jpeg(800, 600), imagefactory.jpeg(600, 600))
     assert response.status_code == 503
     assert "nothing was saved" in response.content.decode()
