@@ -1,7 +1,8 @@
 """Keep rows and their stored objects together: no row without its file, no file without its row.
 
-Objects are written before the rows that name them. If anything fails before the rows are
-committed, the objects written so far are deleted again. Objects a committed change no longer
+Objects are written before the rows that name them are committed (a post's rows are inserted
+while its photos are written). If anything fails before the rows are committed, the objects
+written so far are deleted again. Objects a committed change no longer
 needs are deleted only after the commit, by receivers connected to every model with a file
 field (``files_follow_rows``): however a row goes (a service, the admin, a queryset, a cascade,
 a shell) or whatever replaces its file, no caller has to remember. A deletion that fails is
