@@ -124,7 +124,11 @@ def _links_sync(post: Post, *, new: bool = False) -> None:
     # A member who blocks the author, or whom the author blocks, is not mentioned (and so
     # never told of it).
     names = text.mentions(post.caption)
-    mentioned = list(User.objects.visible_to(post.author).filter(username__in=names))
+    # Most captions mention no one: building the visibility rule's query (which then finds it
+    # has nothing to ask) cost 1.5 ms of CPU per upload.
+    mentioned = (
+        list(User.objects.visible_to(post.author).filter(username__in=names)) if names else []
+    )
     if new:
         # A new post has no links to compare with: one insert each, where set() would first
         # read the links (none) and check them again before inserting.
