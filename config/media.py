@@ -1,7 +1,8 @@
 """Keep rows and their stored objects together: no row without its file, no file without its row.
 
-Objects are written before the rows that name them. If anything fails before the rows are
-committed, the objects written so far are deleted again. Objects a committed change no longer
+Objects are written before the rows that name them are committed (a post's rows are inserted
+while its photos are written). If anything fails before the rows are committed, the objects
+written so far are deleted again. Objects a committed change no longer
 needs are deleted only after the commit, by receivers connected to every model with a file
 field (``files_follow_rows``): however a row goes (a service, the admin, a queryset, a cascade,
 a shell) or whatever replaces its file, no caller has to remember. A deletion that fails is
@@ -43,14 +44,33 @@ class StorageUnavailable(Exception):
 
 def rendition_store(*, field_file: FieldFile, rendition: Rendition, written: list[str]) -> None:
     """Write ``rendition`` under a fresh UUID name into the field's folder; record the name."""
+    name = rendition_name(field_file, rendition)
+    field_file.name = rendition_write(
+        field_file=field_file, name=name, rendition=rendition, written=written
+    )
+
+
+def rendition_name(field_file: FieldFile, rendition: Rendition) -> str:
+    """Give the field a fresh UUID name for ``rendition`` in its folder; return it."""
+    fresh = f"{uuid.uuid4().hex}.{rendition.extension}"
+    field_file.name = field_file.field.generate_filename(field_file.instance, fresh)
+    return field_file.name
+
+
+def rendition_write(
+    *, field_file: FieldFile, name: str, rendition: Rendition, written: list[str]
+) -> str:
+    """Write ``rendition`` as ``name`` in the field's storage, or under a name near it if that
+    one is taken (the storage never overwrites); record and return the name used."""
     content = ContentFile(rendition.data)
     content.content_type = rendition.content_type
     try:
-        field_file.save(f"{uuid.uuid4().hex}.{rendition.extension}", content, save=False)
+        stored = field_file.storage.save(name, content, max_length=field_file.field.max_length)
     except STORAGE_ERRORS as exc:
         logger.warning("Media storage refused a write: %r", exc)
         raise StorageUnavailable from exc
-    written.append(field_file.name)
+    written.append(stored)
+    return stored
 
 
 # Writes of one post's renditions run this many at a time: each mostly waits for S3 to answer,
@@ -59,21 +79,44 @@ STORE_THREADS = 4
 _store_pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="media-store")
 
 
-def renditions_store(stores: Sequence[tuple[FieldFile, Rendition]], written: list[str]) -> None:
-    """``rendition_store`` for each (field file, rendition), several at once.
+@contextmanager
+def renditions_storing(
+    stores: Sequence[tuple[FieldFile, Rendition]], written: list[str]
+) -> Iterator[None]:
+    """Write each (field file, rendition) under a fresh name while the block runs, several at
+    once.
 
-    Every write has ended when this returns or raises (the first failure, as StorageUnavailable),
-    so ``written`` then names every object stored, for ``objects_rolled_back`` to delete.
+    The fields get their names on entry, so the block can insert the rows that hold them while
+    the objects are written: each write mostly waits for S3, and so do the rows for PostgreSQL.
+    Run it inside the rows' transaction: on leaving, every write has ended (so ``written`` names
+    every object stored, for ``objects_rolled_back`` to delete), and the block's exception is
+    raised if it failed, else the first failed write's, as StorageUnavailable, before anything
+    is committed. A field whose name was taken after all is given the one stored, in its row too.
     """
+    names = [rendition_name(field_file, rendition) for field_file, rendition in stores]
     futures = [
         _store_pool.submit(
-            rendition_store, field_file=field_file, rendition=rendition, written=written
+            rendition_write, field_file=field_file, name=name, rendition=rendition, written=written
         )
-        for field_file, rendition in stores
+        for (field_file, rendition), name in zip(stores, names, strict=True)
     ]
-    wait(futures)
-    for future in futures:
-        future.result()
+    try:
+        yield
+    finally:
+        wait(futures)
+    for (field_file, _), name, future in zip(stores, names, futures, strict=True):
+        stored = future.result()
+        if stored != name:
+            _renamed(field_file, stored)
+
+
+def _renamed(field_file: FieldFile, name: str) -> None:
+    """Point the field, and its row if it has one, at ``name``."""
+    field_file.name = name
+    instance = field_file.instance
+    if instance.pk is not None:
+        rows = type(instance)._base_manager.filter(pk=instance.pk)
+        rows.update(**{field_file.field.attname: name})
 
 
 def photo_url(field_file: FieldFile, *, private: bool) -> str:

@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import IntegrityError, models, transaction
 
 from activity import services as activity
-from config.media import objects_rolled_back, renditions_store
+from config.media import objects_rolled_back, renditions_storing
 from members.models import User
 from posts import text
 from posts.forms import Photo
@@ -50,7 +50,8 @@ def _submitted(rows: models.QuerySet[M], submission: UUID | None) -> M | None:
 def post_create(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None = None
 ) -> Post:
-    """Store every photo's renditions, then the post and its rows in one transaction.
+    """Store every photo's renditions and the post's rows, in one transaction committed only
+    once every photo is stored (the rows are inserted while the photos are written).
 
     If any write fails, the objects already stored are deleted again: no object without its row.
     A form submitted twice (same ``submission``) gives the first post, and stores nothing more.
@@ -67,27 +68,30 @@ def post_create(
 def _post_store(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None
 ) -> Post:
-    with objects_rolled_back() as written:
-        images = [
-            PostImage(
-                order=order,
-                width=photo.display.width,
-                height=photo.display.height,
-                thumbnail_size=photo.thumbnail.width,
-                alt_text=photo.alt_text,
-            )
-            for order, photo in enumerate(photos)
-        ]
-        stores = []
-        for image, photo in zip(images, photos, strict=True):
-            stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
-        renditions_store(stores, written)
-        with transaction.atomic():
-            post = Post.objects.create(author=author, caption=caption, submission=submission)
-            for image in images:
-                image.post = post
-            PostImage.objects.bulk_create(images)
-            _links_sync(post, new=True)
+    images = [
+        PostImage(
+            order=order,
+            width=photo.display.width,
+            height=photo.display.height,
+            thumbnail_size=photo.thumbnail.width,
+            alt_text=photo.alt_text,
+        )
+        for order, photo in enumerate(photos)
+    ]
+    stores = []
+    for image, photo in zip(images, photos, strict=True):
+        stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
+    # The rows are inserted while the photos are written, and committed once all are stored.
+    with (
+        objects_rolled_back() as written,
+        transaction.atomic(),
+        renditions_storing(stores, written),
+    ):
+        post = Post.objects.create(author=author, caption=caption, submission=submission)
+        for image in images:
+            image.post = post
+        PostImage.objects.bulk_create(images)
+        _links_sync(post, new=True)
     return post
 
 
@@ -120,7 +124,11 @@ def _links_sync(post: Post, *, new: bool = False) -> None:
     # A member who blocks the author, or whom the author blocks, is not mentioned (and so
     # never told of it).
     names = text.mentions(post.caption)
-    mentioned = list(User.objects.visible_to(post.author).filter(username__in=names))
+    # Most captions mention no one: building the visibility rule's query (which then finds it
+    # has nothing to ask) cost 1.5 ms of CPU per upload.
+    mentioned = (
+        list(User.objects.visible_to(post.author).filter(username__in=names)) if names else []
+    )
     if new:
         # A new post has no links to compare with: one insert each, where set() would first
         # read the links (none) and check them again before inserting.

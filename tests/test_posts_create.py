@@ -3,6 +3,8 @@
 import io
 import re
 import threading
+import uuid
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -170,13 +172,13 @@ def test_a_posts_photos_are_stored_at_once_not_one_after_another(
 ):
     # Each write mostly waits for S3: the two renditions of a photo are written together.
     together = threading.Barrier(2, timeout=10)
-    store = media.rendition_store
+    store = media.rendition_write
 
     def store_together(**kwargs):
         together.wait()
-        store(**kwargs)
+        return store(**kwargs)
 
-    monkeypatch.setattr(media, "rendition_store", store_together)
+    monkeypatch.setattr(media, "rendition_write", store_together)
     response = share(client, imagefactory.jpeg(800, 600))
     assert response.status_code == 302
     assert len(bucket.keys()) == 2
@@ -185,7 +187,7 @@ def test_a_posts_photos_are_stored_at_once_not_one_after_another(
 def test_a_storage_failure_midway_removes_the_photos_already_stored(
     client, member, bucket, monkeypatch
 ):
-    store = media.rendition_store
+    store = media.rendition_write
     calls = []
     lock = threading.Lock()
 
@@ -195,14 +197,36 @@ def test_a_storage_failure_midway_removes_the_photos_already_stored(
             failing = len(calls) == 3
         if failing:
             raise media.StorageUnavailable
-        store(**kwargs)
+        return store(**kwargs)
 
-    monkeypatch.setattr(media, "rendition_store", third_fails)
+    monkeypatch.setattr(media, "rendition_write", third_fails)
     response = share(client, imagefactory.jpeg(800, 600), imagefactory.jpeg(600, 600))
     assert response.status_code == 503
     assert "nothing was saved" in response.content.decode()
     assert not Post.objects.exists()
     assert bucket.keys() == []
+
+
+def test_a_photo_name_already_taken_keeps_its_object_and_the_post_names_the_one_stored(
+    client, member, bucket, monkeypatch
+):
+    # The rows are inserted while the photos are written, under the names chosen first; S3
+    # refuses to overwrite, so the storage picks other names, which the rows must then hold.
+    taken = uuid.UUID(int=7)
+    monkeypatch.setattr(media, "uuid", SimpleNamespace(uuid4=lambda: taken))
+    key = f"media/posts/{taken.hex}.jpg"
+    bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"someone else's photo")
+
+    response = share(client, imagefactory.jpeg(800, 600))
+
+    assert response.status_code == 302
+    image = Post.objects.get().images.get()
+    names = [image.display.name, image.thumbnail.name]
+    assert len(set(names)) == 2 and all(n.startswith(f"posts/{taken.hex}_") for n in names)
+    assert sorted(bucket.keys()) == sorted([key, *(f"media/{name}" for name in names)])
+    assert bucket.get(key)["Body"].read() == b"someone else's photo"
+    display = bucket.get(f"media/{image.display.name}")["Body"].read()
+    assert Image.open(io.BytesIO(display)).size == (image.width, image.height)
 
 
 def test_the_caption_links_tags_and_mentions_and_escapes_html(client, member, follower, bucket):
