@@ -486,11 +486,10 @@ class Secrets:
 
     def session_engine(self) -> str:
         """SESSION_ENGINE: read through the cache when it is Redis, always written to the
-        database, so that no session is lost with Redis; else the database alone, read by a
-        prepared statement (config/sessions.py)."""
+        database, so that no session is lost with Redis; else the database alone."""
         if self.redis_url():
             return "django.contrib.sessions.backends.cached_db"
-        return "config.sessions"
+        return "django.contrib.sessions.backends.db"
 
     def proxy_ssl_header(self) -> tuple[str, str] | None:
         """SECURE_PROXY_SSL_HEADER as Django wants it: a (header, value) pair, or None."""

@@ -5,7 +5,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Exists, OuterRef
 
-from config import prepared
 from members import throttle
 from members.models import Block
 
@@ -39,19 +38,12 @@ class UsernameOrEmailBackend(ModelBackend):
     def get_user(self, user_id):
         """The logged-in member of each request, with ``in_blocks``: whether they block anyone
         or anyone blocks them. Pages then look up whose mentions not to link only for those
-        few (posts.templatetags.posts.linked), in the query that loads the member anyway. A
-        prepared statement (config/prepared.py), as every page that knows who is asking runs
-        it."""
-        found = prepared.run("session_member", _member, user_id)
-        user = found[0] if found else None
+        few (posts.templatetags.posts.linked), in the query that loads the member anyway."""
+        users = get_user_model()._default_manager.annotate(
+            in_blocks=Exists(Block.objects.involving(OuterRef("pk")))
+        )
+        user = users.filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
-
-
-def _member(user_id: int):
-    users = get_user_model()._default_manager.annotate(
-        in_blocks=Exists(Block.objects.involving(OuterRef("pk")))
-    )
-    return users.filter(pk=user_id)
 
 
 def _matches(user, password: str) -> bool:

@@ -39,7 +39,7 @@ def test_without_redis_url_the_database_keeps_the_cache_and_sessions():
     assert secrets().caches()["default"]["BACKEND"] == (
         "django.core.cache.backends.db.DatabaseCache"
     )
-    assert secrets().session_engine() == "config.sessions"
+    assert secrets().session_engine() == "django.contrib.sessions.backends.db"
 
 
 @pytest.mark.parametrize(
