@@ -307,6 +307,26 @@ def suggestions(request: HttpRequest, people: list) -> SafeString:
     return fragment(request, state, "posts/_suggestions.html", context)
 
 
+# The top bar's tabs, each marked as the current page on its own page; the search page has no
+# search box in it (templates/_topbar.html).
+TABS = frozenset({"posts:feed", "posts:explore", "activity:activity", "posts:new", "search:search"})
+
+
+def topbar(request: HttpRequest, user) -> SafeString:
+    """The top bar of every page (``templates/_topbar.html``) for ``user``, cached under what it
+    shows: the member's id, name, photo and unread count, and which tab is this page's; its
+    CSRF token is a slot. Rendering its links, icons and the search box cost a feed page more
+    than filling its twelve cached cards."""
+    match = request.resolver_match
+    tab = match.view_name if match is not None and match.view_name in TABS else ""
+    shown = None
+    if user.is_authenticated:
+        signature = url_signature() if user.avatar else None
+        shown = (user.pk, user.username, user.avatar.name, signature, user.unread_activity)
+    state = ("topbar", tab, shown)
+    return fragment(request, state, "_topbar.html", {"user": user, "view_name": tab})
+
+
 def fragment(
     request: HttpRequest, state: tuple, template: str, context: dict, *, post: Post | None = None
 ) -> SafeString:
