@@ -300,6 +300,14 @@ def test_a_new_username_shows_in_the_top_bar(feed, followed, follower):
     assert 'href="/felix.new/"' in bar and 'href="/felix/"' not in bar
 
 
+def test_a_new_profile_photo_shows_in_the_top_bar(feed, followed, follower):
+    assert "avatar--empty" in topbar(feed(follower))
+    follower.avatar = "avatars/felix-new.jpg"
+    follower.save()
+    bar = topbar(feed(follower))
+    assert "avatars/felix-new.jpg" in bar and "avatar--empty" not in bar
+
+
 def test_the_top_bar_marks_the_page_shown(feed, followed, follower):
     home, explore = topbar(feed(follower)), topbar(feed(follower, "/explore/"))
     assert 'href="/" aria-current="page"' in home and 'href="/explore/" aria-current' not in home
