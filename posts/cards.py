@@ -315,8 +315,7 @@ TABS = frozenset({"posts:feed", "posts:explore", "activity:activity", "posts:new
 def topbar(request: HttpRequest, user) -> SafeString:
     """The top bar of every page (``templates/_topbar.html``) for ``user``, cached under what it
     shows: the member's id, name, photo and unread count, and which tab is this page's; its
-    CSRF token is a slot. Rendering its links, icons and the search box cost a feed page more
-    than filling its twelve cached cards."""
+    CSRF token is a slot. Its links, icons and search box were rendered on every request."""
     match = request.resolver_match
     tab = match.view_name if match is not None and match.view_name in TABS else ""
     shown = None
