@@ -63,7 +63,9 @@ def _profiles(viewer: User, username: str) -> QuerySet[User]:
 
 
 def user_suggestions(*, viewer: User, count: int) -> list[User]:
-    """The newest members ``viewer`` may see and does not follow yet."""
+    """The newest members ``viewer`` may see and does not follow yet, with what the
+    "Suggested for you" box shows of them (posts/_suggestions.html): not their password hash,
+    email or two-factor secrets."""
     shape = ("user_suggestions", viewer_shape(viewer), count)
     return prepared.run(shape, lambda stand_in: _suggested(stand_in, count), viewer)
 
@@ -73,6 +75,7 @@ def _suggested(viewer: User, count: int) -> QuerySet[User]:
         User.objects.visible_to(viewer)
         .exclude(pk=viewer.pk)
         .exclude(follower_set__follower=viewer)
+        .only("username", "full_name", "avatar")
         .order_by("-date_joined")[:count]
     )
 

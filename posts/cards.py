@@ -41,8 +41,7 @@ from django.core.files.storage import default_storage
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
-from django.urls import reverse
-from django.utils.html import escape, format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from members.selectors import unreachable_usernames
@@ -69,11 +68,11 @@ def slot(name: str, argument: object = None) -> SafeString:
 
 
 def _next(request: HttpRequest, post: Post, comment: Comment | None) -> str:
-    return escape(request.get_full_path())
+    return page_values(request)["next"]
 
 
 def _csrf(request: HttpRequest, post: Post, comment: Comment | None) -> str:
-    return escape(get_token(request))
+    return page_values(request)["csrf"]
 
 
 def _like(request: HttpRequest, post: Post, comment: Comment | None) -> str:
@@ -86,25 +85,16 @@ def _like_button(liked: bool) -> str:
     return get_template("posts/_like_button.html").render({"liked": liked})
 
 
-def _save(request: HttpRequest, post: Post, comment: Comment | None) -> str:
-    """The save (bookmark) form, for a member who is logged in."""
-    if not request.user.is_authenticated:
-        return ""
-    return format_html(
-        '<form method="post" action="{}" class="actions__save" data-save>'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-        '<input type="hidden" name="next" value="{}">{}</form>',
-        reverse("posts:save", args=[post.code]),
-        get_token(request),
-        request.get_full_path(),
-        _save_button(bool(getattr(post, "saved", False))),
-    )
+def _saved(request: HttpRequest, post: Post, comment: Comment | None) -> str:
+    """The save form's button; the form itself is in the cached fragment, for a member who is
+    logged in (``signed_in``)."""
+    return _save_button(bool(getattr(post, "saved", False)))
 
 
 @cache
-def _save_button(saved: bool) -> SafeString:
+def _save_button(saved: bool) -> str:
     """The save button in one of its two states: the same for every post, so made once."""
-    return mark_safe(get_template("posts/_save_button.html").render({"saved": saved}))  # noqa: S308
+    return get_template("posts/_save_button.html").render({"saved": saved})
 
 
 def _submission(request: HttpRequest, post: Post, comment: Comment | None) -> str:
@@ -152,7 +142,7 @@ PER_VIEWER: dict[str, Callable[[HttpRequest, Post, Comment | None], str]] = {
     "csrf": _csrf,
     "next": _next,
     "like": _like,
-    "save": _save,
+    "saved": _saved,
     "submission": _submission,
     "ago": _ago,
     "comment_ago": _comment_ago,
@@ -232,9 +222,11 @@ def feed_cards(request: HttpRequest, posts: list[Post]) -> list[SafeString]:
     missing = [(key, i) for i, key in enumerate(keys) if key not in found]
     if missing:
         selectors.post_images_load([posts[i] for _, i in missing])
+        # Only members see the feed: a card is always for one signed in (its save form).
         made = {
             key: _rendered(
-                "posts/_card.html", {"post": posts[i], "eager": i == 0, UNLINKED: unlinked[i]}
+                "posts/_card.html",
+                {"post": posts[i], "eager": i == 0, "signed_in": True, UNLINKED: unlinked[i]},
             )
             for key, i in missing
         }
@@ -315,6 +307,25 @@ def suggestions(request: HttpRequest, people: list) -> SafeString:
     return fragment(request, state, "posts/_suggestions.html", context)
 
 
+# The top bar's tabs, each marked as the current page on its own page; the search page has no
+# search box in it (templates/_topbar.html).
+TABS = frozenset({"posts:feed", "posts:explore", "activity:activity", "posts:new", "search:search"})
+
+
+def topbar(request: HttpRequest, user) -> SafeString:
+    """The top bar of every page (``templates/_topbar.html``) for ``user``, cached under what it
+    shows: the member's id, name, photo and unread count, and which tab is this page's; its
+    CSRF token is a slot. Its links, icons and search box were rendered on every request."""
+    match = request.resolver_match
+    tab = match.view_name if match is not None and match.view_name in TABS else ""
+    shown = None
+    if user.is_authenticated:
+        signature = url_signature() if user.avatar else None
+        shown = (user.pk, user.username, user.avatar.name, signature, user.unread_activity)
+    state = ("topbar", tab, shown)
+    return fragment(request, state, "_topbar.html", {"user": user, "view_name": tab})
+
+
 def fragment(
     request: HttpRequest, state: tuple, template: str, context: dict, *, post: Post | None = None
 ) -> SafeString:
@@ -334,8 +345,13 @@ def fragment(
 
 def page_values(request: HttpRequest) -> dict[str, str]:
     """The slots whose value is the same all over a page: one CSRF token per page, as Django's
-    own tag gives, and the address forms come back to."""
-    return {"csrf": escape(get_token(request)), "next": escape(request.get_full_path())}
+    own tag gives, and the address forms come back to. Made once per request: each
+    ``get_token`` masks the secret anew, which cost a feed page more than its like buttons."""
+    values = getattr(request, "_page_values", None)
+    if values is None:
+        token, path = get_token(request), request.get_full_path()
+        values = request._page_values = {"csrf": escape(token), "next": escape(path)}
+    return values
 
 
 def _rendered(template: str, context: dict) -> tuple[str, ...]:

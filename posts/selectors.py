@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
+    DEFERRED,
     BigIntegerField,
     Exists,
     Func,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -32,6 +34,13 @@ GRID_PAGE_SIZE = 24
 LATEST_COMMENTS = 2
 # The post page shows this many comments at a time, the latest first (post_detail).
 COMMENTS_SHOWN = 50
+# What a feed card (posts/_card.html, posts.cards.card_key) reads of a post and its author:
+# not the author's password hash, email or two-factor secrets, which a page of posts then
+# neither sends nor builds thirteen times over.
+CARD_FIELDS = (
+    "author", "code", "caption", "created", "updated", "hidden_at",
+    "author__username", "author__avatar", "author__is_private",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,20 +128,34 @@ def _latest_comments(viewer: User) -> ArraySubquery:
 
 
 def _comments_from(post: Post) -> list[Comment]:
-    """``post``'s latest comments (its ``latest`` JSON) as Comments with their authors."""
+    """``post``'s latest comments (its ``latest`` JSON) as Comments with their authors, as a
+    query of those columns would give them (the others deferred)."""
+    db = post._state.db
     found = []
     for row in post.latest:
-        comment = Comment(
+        hidden_at = row["hidden_at"] and datetime.fromisoformat(row["hidden_at"])
+        comment = _loaded(
+            Comment,
+            db,
             id=row["id"],
+            author_id=row["author_id"],
+            post_id=post.pk,
             text=row["text"],
             created=datetime.fromisoformat(row["created"]),
-            hidden_at=row["hidden_at"] and datetime.fromisoformat(row["hidden_at"]),
-            author_id=row["author_id"],
-            post=post,
+            hidden_at=hidden_at,
         )
-        comment.author = User(id=row["author_id"], username=row["username"])
+        comment.author = _loaded(User, db, id=row["author_id"], username=row["username"])
+        comment.post = post
         found.append(comment)
     return found
+
+
+def _loaded(model: type[Model], db: str | None, **values: object) -> Model:
+    """An instance of ``model`` read from ``db`` with only ``values`` (by attribute name), the
+    other fields deferred: the constructor's keywords would look up each other field's default,
+    which cost a feed page more than its query's rows."""
+    columns = [values.get(field.attname, DEFERRED) for field in model._meta.concrete_fields]
+    return model.from_db(db, list(values), columns)
 
 
 def post_images_load(posts: list[Post]) -> None:
@@ -229,10 +252,13 @@ def _feed_rows(viewer: User, *after) -> QuerySet[Post]:
             all=True,
         )
     )
-    rows = _with_counts(Post.objects.select_related("author"), viewer)
+    # The page's posts among the candidates (up to a page per followed account) before anything
+    # else is read: the author, counts and comments of the page only, not of every candidate.
+    page = Post.objects.filter(pk__in=ids).order_by("-created", "-id").values("pk")[:size]
+    rows = _with_counts(Post.objects.select_related("author").only(*CARD_FIELDS), viewer)
     # Read with the posts, not by a query of its own: PostgreSQL evaluates it once per page.
     rows = rows.annotate(latest=_latest_comments(viewer), follows_no_one=~Exists(follows))
-    return rows.filter(pk__in=ids).order_by("-created", "-id")[:size]
+    return rows.filter(pk__in=page).order_by("-created", "-id")
 
 
 def post_explore(*, viewer: User, cursor: str | None = None) -> Page:

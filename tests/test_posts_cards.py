@@ -189,7 +189,7 @@ def test_a_member_in_no_block_shares_the_card_of_a_mention_with_everyone(
     feed(owner)
     entries = len(caches[CACHE]._cache)
     assert '<a href="/oscar/">@oscar</a>' in card(feed(follower), post)
-    assert len(caches[CACHE]._cache) == entries + 1  # Felix's suggestions only
+    assert len(caches[CACHE]._cache) == entries + 2  # Felix's suggestions and top bar only
 
 
 def test_a_private_account_s_cached_card_gets_new_short_lived_photo_urls(
@@ -231,7 +231,7 @@ def test_cards_render_once_for_every_viewer(feed, followed, follower, outsider, 
     feed(follower)
     entries = len(caches[CACHE]._cache)
     feed(owner)  # the same card: Oscar's comment is seen by all three
-    assert len(caches[CACHE]._cache) == entries + 1  # only Olivia's suggestions box is new
+    assert len(caches[CACHE]._cache) == entries + 2  # only Olivia's suggestions and top bar
 
 
 # Any text a member can store (PostgreSQL text holds no NUL) comes out escaped in the card and
@@ -270,3 +270,54 @@ def test_a_hidden_post_leaves_the_cached_profile_grid(client, followed, outsider
     assert f'href="/p/{followed.code}/"' in client.get("/olivia/").content.decode()
     Post.objects.filter(pk=followed.pk).update(hidden_at=timezone.now())
     assert f'href="/p/{followed.code}/"' not in client.get("/olivia/").content.decode()
+
+
+# The top bar of every page, cached per member (posts.cards.topbar).
+
+
+def topbar(page: str) -> str:
+    start = page.index('<header class="topbar">')
+    return page[start : page.index("</header>", start)]
+
+
+def test_the_top_bar_links_each_member_to_their_own_profile(feed, followed, follower, outsider):
+    mine, theirs = topbar(feed(follower)), topbar(feed(outsider))
+    assert 'href="/felix/" class="nav__me"' in mine and "oscar" not in mine
+    assert 'href="/oscar/" class="nav__me"' in theirs and "felix" not in theirs
+
+
+def test_a_new_activity_shows_in_the_top_bar_on_the_next_load(feed, followed, owner, follower):
+    assert "data-unread" not in topbar(feed(owner))
+    services.like_create(user=follower, post=followed)
+    assert "data-unread>1<" in topbar(feed(owner))
+
+
+def test_a_new_username_shows_in_the_top_bar(feed, followed, follower):
+    assert 'href="/felix/"' in topbar(feed(follower))
+    follower.username = "felix.new"
+    follower.save()
+    bar = topbar(feed(follower))
+    assert 'href="/felix.new/"' in bar and 'href="/felix/"' not in bar
+
+
+def test_a_new_profile_photo_shows_in_the_top_bar(feed, followed, follower):
+    assert "avatar--empty" in topbar(feed(follower))
+    follower.avatar = "avatars/felix-new.jpg"
+    follower.save()
+    bar = topbar(feed(follower))
+    assert "avatars/felix-new.jpg" in bar and "avatar--empty" not in bar
+
+
+def test_the_top_bar_marks_the_page_shown(feed, followed, follower):
+    home, explore = topbar(feed(follower)), topbar(feed(follower, "/explore/"))
+    assert 'href="/" aria-current="page"' in home and 'href="/explore/" aria-current' not in home
+    assert 'href="/explore/" aria-current="page"' in explore
+    assert 'href="/" aria-current' not in explore
+
+
+def test_a_visitor_after_a_member_gets_the_visitor_s_top_bar(client, feed, followed, follower):
+    feed(follower, "/explore/")
+    client.logout()
+    client.get("/explore/")
+    bar = topbar(client.get("/explore/").content.decode())
+    assert ">Log in</a>" in bar and "felix" not in bar and "csrfmiddlewaretoken" not in bar

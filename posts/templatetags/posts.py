@@ -1,4 +1,5 @@
 from django import template
+from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 from posts import cards
@@ -33,3 +34,14 @@ def per_viewer(context: template.Context, name: str, comment=None) -> SafeString
         return cards.slot(name, None if comment is None else comment.pk)
     value = cards.PER_VIEWER[name](context.request, post, comment)
     return mark_safe(value)  # noqa: S308 - PER_VIEWER values are escaped HTML
+
+
+@register.simple_tag(takes_context=True)
+def topbar(context: template.Context) -> SafeString:
+    """The page's top bar, from the cache of rendered fragments (posts.cards.topbar); rendered
+    as it is where a page has no request (an error page rendered without one)."""
+    request = context.get("request")
+    if request is None:
+        html = get_template("_topbar.html").render({"user": context.get("user"), "view_name": ""})
+        return mark_safe(html)  # noqa: S308 - a rendered template
+    return cards.topbar(request, context["user"])
