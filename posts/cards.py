@@ -232,9 +232,8 @@ def feed_cards(request: HttpRequest, posts: list[Post]) -> list[SafeString]:
         }
         fragments.set_many(made, CARD_TIMEOUT)
         found.update(made)
-    page = page_values(request)
     return [
-        _filled(found[key], request, page, post=post, comments=post.latest_comments)
+        _filled(found[key], request, post=post, comments=post.latest_comments)
         for key, post in zip(keys, posts, strict=True)
     ]
 
@@ -340,7 +339,7 @@ def fragment(
         parts = _rendered(template, context)
         fragments.set(key, parts, CARD_TIMEOUT)
     comments = getattr(post, "shown_comments", ())
-    return _filled(parts, request, page_values(request), post=post, comments=comments)
+    return _filled(parts, request, post=post, comments=comments)
 
 
 def page_values(request: HttpRequest) -> dict[str, str]:
@@ -363,19 +362,18 @@ def _rendered(template: str, context: dict) -> tuple[str, ...]:
 def _filled(
     parts: Iterable[str],
     request: HttpRequest,
-    page: dict[str, str],
     *,
     post: Post | None = None,
     comments: Iterable[Comment] = (),
 ) -> SafeString:
-    """The fragment with each slot filled for the viewer of ``request``."""
+    """The fragment with each slot filled for the viewer of ``request``. The page's CSRF token
+    is made only if a slot asks for it: a visitor's page without a form sets no cookie and may
+    be stored (config/caching.py)."""
     by_pk = {str(comment.pk): comment for comment in comments}
     out = []
     for i, part in enumerate(parts):
         if i % 2 == 0:
             out.append(part)
-        elif part in page:
-            out.append(page[part])
         else:
             name, _, argument = part.partition(":")
             out.append(PER_VIEWER[name](request, post, by_pk.get(argument)))
