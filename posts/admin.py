@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
+from posts import services
 from posts.models import Comment, Post, PostImage, Tag
 
 
@@ -64,6 +65,24 @@ class PostAdmin(admin.ModelAdmin):
     def short_caption(self, post: Post) -> str:
         return post.caption[:80]
 
+    # Deleting here goes through the app's services, as the author's own delete does: the
+    # activity entries about a post or comment go with it, and the badges they counted in.
+    def delete_model(self, request, post: Post) -> None:
+        services.post_delete(post=post)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for post in queryset:
+            services.post_delete(post=post)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        instances = formset.save(commit=False)
+        # Only comments can be deleted here (PostImageInline.can_delete is False).
+        for comment in formset.deleted_objects:
+            services.comment_delete(comment=comment)
+        for instance in instances:
+            instance.save()
+        formset.save_m2m()
+
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
@@ -72,6 +91,13 @@ class CommentAdmin(admin.ModelAdmin):
     search_fields = ("text", "author__username", "post__code")
     raw_id_fields = ("author", "post")
     date_hierarchy = "created"
+
+    def delete_model(self, request, comment: Comment) -> None:
+        services.comment_delete(comment=comment)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for comment in queryset:
+            services.comment_delete(comment=comment)
 
 
 @admin.register(Tag)

@@ -1,5 +1,6 @@
 """The activity page and its badge: what members are told, grouped, in what order, at what cost."""
 
+import html
 import re
 from datetime import timedelta
 
@@ -436,3 +437,55 @@ def test_a_mention_in_a_private_account_s_post_counts_only_for_those_who_see_it(
     member_services.follow_create(follower=outsider, following=owner)
     member_services.follow_request_approve(target=owner, requester=outsider)
     assert len(entries(client)) == 2  # the mention, read, and the approval
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete action"])
+def test_a_post_or_comment_deleted_in_the_admin_leaves_the_badges(client, owner, follower, how):
+    post = post_services.post_create(author=owner, photos=[], caption="hi @felix")
+    comment = post_services.comment_create(author=follower, post=post, text="hello @olivia")
+    other = factories.post(owner)
+    like(follower, other)
+    assert badges(client, owner, follower) == ["2", "1"]
+    client.force_login(factories.user(username="root", is_staff=True, is_superuser=True))
+    for model, row in (("comment", comment), ("post", post)):
+        if how == "delete page":
+            url = f"/admin/posts/{model}/{row.pk}/delete/"
+            answer = client.post(url, {"post": "yes"})
+        else:
+            data = {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
+            answer = client.post(f"/admin/posts/{model}/", data)
+        assert answer.status_code == 302
+        assert not type(row).objects.filter(pk=row.pk).exists()
+    # The like of the other post still counts; the comment and the mention no longer do.
+    assert badges(client, owner, follower) == ["1", None]
+
+
+def _form_data(page: str) -> dict[str, str]:
+    """The values a browser would send from an admin change form as it is."""
+    data = {}
+    for tag in re.findall(r"<(?:input|textarea)[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        if (
+            name is None
+            or 'type="submit"' in tag
+            or ('type="checkbox"' in tag and "checked" not in tag)
+        ):
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data[name.group(1)] = html.unescape(value.group(1)) if value else ""
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        data[name] = html.unescape(text.strip("\n"))
+    return data
+
+
+def test_a_comment_deleted_from_its_post_in_the_admin_leaves_the_badge(client, owner, follower):
+    post = factories.post(owner)
+    post_services.comment_create(author=follower, post=post, text="hello")
+    assert badges(client, owner) == ["1"]
+    client.force_login(factories.user(username="root", is_staff=True, is_superuser=True))
+    url = f"/admin/posts/post/{post.pk}/change/"
+    data = _form_data(client.get(url).content.decode())
+    data["comments-0-DELETE"] = "on"
+    assert client.post(url, data).status_code == 302
+    assert not post.comments.exists()
+    assert badges(client, owner) == [None]
