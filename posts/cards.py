@@ -68,11 +68,11 @@ def slot(name: str, argument: object = None) -> SafeString:
 
 
 def _next(request: HttpRequest, post: Post, comment: Comment | None) -> str:
-    return page_values(request)["next"]
+    return escape(page_values(request)["next"])
 
 
 def _csrf(request: HttpRequest, post: Post, comment: Comment | None) -> str:
-    return page_values(request)["csrf"]
+    return escape(page_values(request)["csrf"])
 
 
 def _like(request: HttpRequest, post: Post, comment: Comment | None) -> str:
@@ -113,27 +113,28 @@ def _comment_delete(request: HttpRequest, post: Post, comment: Comment | None) -
     """The delete button, for the comment's author and the post's."""
     if comment is None or request.user.pk not in (comment.author_id, post.author_id):
         return ""
-    return get_template("posts/_comment_delete.html").render(
-        {
-            "post": post,
-            "comment": comment,
-            "csrf_token": get_token(request),
-            "next": request.get_full_path(),
-        }
-    )
+    values = page_values(request)
+    context = {
+        "post": post,
+        "comment": comment,
+        "csrf_token": values["csrf"],
+        "next": values["next"],
+    }
+    return get_template("posts/_comment_delete.html").render(context)
 
 
 def _owner_tools(request: HttpRequest, post: Post, comment: Comment | None) -> str:
     """Edit and Delete, for the post's author."""
     if request.user.pk != post.author_id:
         return ""
-    context = {"post": post, "csrf_token": get_token(request)}
+    context = {"post": post, "csrf_token": page_values(request)["csrf"]}
     return get_template("posts/_owner_tools.html").render(context)
 
 
 def _report(request: HttpRequest, post: Post, comment: Comment | None) -> str:
     """The report form of the comment (or of the post), for a member other than its author."""
-    return report_form_html(request, post if comment is None else comment)
+    target = post if comment is None else comment
+    return report_form_html(request, target, csrf_token=page_values(request)["csrf"])
 
 
 # What each slot holds for the viewer of ``request``. Per-viewer parts of a card are added here
@@ -343,13 +344,14 @@ def fragment(
 
 
 def page_values(request: HttpRequest) -> dict[str, str]:
-    """The slots whose value is the same all over a page: one CSRF token per page, as Django's
-    own tag gives, and the address forms come back to. Made once per request: each
-    ``get_token`` masks the secret anew, which cost a feed page more than its like buttons."""
+    """What is the same all over a page, unescaped: one CSRF token per page, as Django's own
+    tag gives, and the address forms come back to. Made once per request and used by every
+    slot with a form: each ``get_token`` masks the secret anew, which cost a feed page more
+    than its like buttons."""
     values = getattr(request, "_page_values", None)
     if values is None:
         token, path = get_token(request), request.get_full_path()
-        values = request._page_values = {"csrf": escape(token), "next": escape(path)}
+        values = request._page_values = {"csrf": token, "next": path}
     return values
 
 

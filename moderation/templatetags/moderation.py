@@ -3,7 +3,6 @@ from functools import cache
 from django import template
 from django.db import models
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -42,10 +41,10 @@ def report_form(context, target: models.Model) -> dict:
     }
 
 
-def report_form_html(request: HttpRequest, target: models.Model) -> str:
+def report_form_html(request: HttpRequest, target: models.Model, *, csrf_token: str) -> str:
     """The report form ``{% report_form target %}`` writes, for the viewer of ``request``: a
-    per-viewer slot of the cached post page (posts.cards)."""
-    context = {"user": request.user, "request": request, "csrf_token": get_token(request)}
+    per-viewer slot of the cached post page (posts.cards), with the page's ``csrf_token``."""
+    context = {"user": request.user, "request": request, "csrf_token": csrf_token}
     found = report_form(context, target)
     return render_to_string("moderation/_report_form.html", found) if found["shown"] else ""
 
