@@ -104,6 +104,23 @@ def _bucket_present(s3_client):
 
 
 @pytest.fixture
+def cached_page(client):
+    """``load(viewer, path)``: the page's HTML as ``viewer`` (None: a visitor) sees it, loaded
+    twice so that the second comes from the cache of rendered fragments (posts/cards.py)."""
+
+    def load(viewer, path: str) -> str:
+        client.logout()
+        if viewer is not None:
+            client.force_login(viewer)
+        client.get(path)
+        response = client.get(path)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return load
+
+
+@pytest.fixture
 def bucket(s3_client):
     """The media bucket, emptied, with a helper to list its keys."""
     _empty(s3_client)

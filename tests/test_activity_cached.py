@@ -20,18 +20,10 @@ ACTIVITY = "/accounts/activity/"
 
 
 @pytest.fixture
-def activity(client):
+def activity(cached_page):
     """The activity page's HTML as ``member`` sees it, loaded twice so the second comes from
     the cache."""
-
-    def load(member, path=ACTIVITY) -> str:
-        client.force_login(member)
-        client.get(path)
-        response = client.get(path)
-        assert response.status_code == 200
-        return response.content.decode()
-
-    return load
+    return lambda member, path=ACTIVITY: cached_page(member, path)
 
 
 def text(page: str) -> str:

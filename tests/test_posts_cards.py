@@ -23,17 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def feed(client):
+def feed(cached_page):
     """The feed's HTML as ``viewer`` sees it, loaded twice so the second comes from the cache."""
-
-    def load(viewer, path="/") -> str:
-        client.force_login(viewer)
-        client.get(path)
-        response = client.get(path)
-        assert response.status_code == 200
-        return response.content.decode()
-
-    return load
+    return lambda viewer, path="/": cached_page(viewer, path)
 
 
 @pytest.fixture

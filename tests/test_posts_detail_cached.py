@@ -28,20 +28,10 @@ def post(owner, outsider):
 
 
 @pytest.fixture
-def page(client, post):
+def page(cached_page, post):
     """The post page as ``viewer`` (None: a visitor) sees it, loaded twice so the second
     comes from the cache."""
-
-    def load(viewer, path=None) -> str:
-        client.logout()
-        if viewer is not None:
-            client.force_login(viewer)
-        client.get(path or post.get_absolute_url())
-        response = client.get(path or post.get_absolute_url())
-        assert response.status_code == 200
-        return response.content.decode()
-
-    return load
+    return lambda viewer, path=None: cached_page(viewer, path or post.get_absolute_url())
 
 
 def test_a_like_by_someone_else_shows_on_every_viewer_s_next_load(page, post, owner, follower):
