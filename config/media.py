@@ -1,7 +1,7 @@
 """Keep rows and their stored objects together: no row without its file, no file without its row.
 
 Objects are written before the rows that name them are committed (a post's rows are inserted
-while its photos are written). If anything fails before the rows are committed, the objects
+while its last photos are written). If anything fails before the rows are committed, the objects
 written so far are deleted again. Objects a committed change no longer
 needs are deleted only after the commit, by receivers connected to every model with a file
 field (``files_follow_rows``): however a row goes (a service, the admin, a queryset, a cascade,
@@ -11,8 +11,8 @@ logged, and ``media_gc`` removes the orphan later.
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 from boto3.exceptions import S3UploadFailedError
@@ -79,35 +79,61 @@ STORE_THREADS = 4
 _store_pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="media-store")
 
 
-@contextmanager
-def renditions_storing(
-    stores: Sequence[tuple[FieldFile, Rendition]], written: list[str]
-) -> Iterator[None]:
-    """Write each (field file, rendition) under a fresh name while the block runs, several at
-    once.
+class RenditionWrites:
+    """Renditions being written under fresh names, several at once, each started as soon as it
+    is made: a photo's display rendition is written while its thumbnail is still being made, and
+    a post's first photo while the next is decoded."""
 
-    The fields get their names on entry, so the block can insert the rows that hold them while
-    the objects are written: each write mostly waits for S3, and so do the rows for PostgreSQL.
-    Run it inside the rows' transaction: on leaving, every write has ended (so ``written`` names
-    every object stored, for ``objects_rolled_back`` to delete), and the block's exception is
-    raised if it failed, else the first failed write's, as StorageUnavailable, before anything
-    is committed. A field whose name was taken after all is given the one stored, in its row too.
-    """
-    names = [rendition_name(field_file, rendition) for field_file, rendition in stores]
-    futures = [
-        _store_pool.submit(
-            rendition_write, field_file=field_file, name=name, rendition=rendition, written=written
+    def __init__(self, written: list[str]):
+        self._written = written
+        self._pending: list[tuple[FieldFile, str, Future[str]]] = []
+
+    def start(self, field_file: FieldFile, rendition: Rendition) -> None:
+        """Give the field a fresh name for ``rendition`` now, so that its row can be inserted
+        while the object is written, and start writing it."""
+        name = rendition_name(field_file, rendition)
+        future = _store_pool.submit(
+            rendition_write,
+            field_file=field_file,
+            name=name,
+            rendition=rendition,
+            written=self._written,
         )
-        for (field_file, rendition), name in zip(stores, names, strict=True)
-    ]
+        self._pending.append((field_file, name, future))
+
+    def into(self, *field_files: FieldFile) -> Callable[[Rendition], None]:
+        """A ``made`` callback for the image pipeline: start writing each rendition it makes
+        into the next of ``field_files``."""
+        fields = iter(field_files)
+        return lambda rendition: self.start(next(fields), rendition)
+
+    def wait(self) -> None:
+        """Wait until every write started has ended, whether or not it succeeded."""
+        wait([future for _, _, future in self._pending])
+
+    def finish(self) -> None:
+        """Wait for every write; raise the first failed one's StorageUnavailable. A field whose
+        name was taken after all is given the one stored, in its row too."""
+        self.wait()
+        for field_file, name, future in self._pending:
+            stored = future.result()
+            if stored != name:
+                _renamed(field_file, stored)
+
+
+@contextmanager
+def renditions_writing(written: list[str]) -> Iterator[RenditionWrites]:
+    """Writes to start while the block runs, recording each object stored in ``written``.
+
+    Call ``finish`` inside the rows' transaction, before it commits. However the block ends,
+    every write started has ended on leaving, so that ``written`` names every object stored, for
+    ``objects_rolled_back`` to delete if the block failed.
+    """
+    writes = RenditionWrites(written)
     try:
-        yield
+        yield writes
     finally:
-        wait(futures)
-    for (field_file, _), name, future in zip(stores, names, futures, strict=True):
-        stored = future.result()
-        if stored != name:
-            _renamed(field_file, stored)
+        writes.wait()
 
 
 def _renamed(field_file: FieldFile, name: str) -> None:

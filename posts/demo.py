@@ -14,7 +14,7 @@ from members.models import User
 from members.services import follow_create, profile_update
 from posts import services
 from posts.forms import Photo
-from posts.images import avatar_rendition, post_renditions
+from posts.images import avatar_rendition
 from posts.models import Post
 
 PEOPLE = [
@@ -114,8 +114,7 @@ def demo_seed(*, password: str, posts_each: int = 3) -> list[User]:
             for extra in range(1 + (index % 2)):
                 seed = number * 100 + index * 10 + extra
                 size = rng.choice([(1600, 1200), (1200, 1500), (1400, 1400)])
-                display, thumbnail = post_renditions(landscape(*size, seed))
-                photos.append(Photo(display=display, thumbnail=thumbnail, alt_text=""))
+                photos.append(Photo(source=landscape(*size, seed), alt_text=""))
             friend = PEOPLE[(number + 1) % len(PEOPLE)][0]
             caption = rng.choice(CAPTIONS).format(friend=friend)
             services.post_create(author=person, photos=photos, caption=caption)

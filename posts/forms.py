@@ -1,4 +1,5 @@
-"""Validate new posts, edits and comments; photos are processed here, before anything is stored."""
+"""Validate new posts, edits and comments. A new post's photos are checked here from their sizes and
+headers; ``services.post_create`` decodes them (``photo_process``) as it stores them."""
 
 import threading
 import unicodedata
@@ -11,11 +12,11 @@ from typing import TypeVar
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 
 from config.decode_slots import decode_slot
 from posts import images
-from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition, post_renditions
+from posts.images import MAX_UPLOAD_BYTES, ImageError, Rendition
 from posts.isolated import run_isolated
 from posts.models import (
     ALT_TEXT_MAX_LENGTH,
@@ -33,30 +34,53 @@ T = TypeVar("T")
 _pipeline = threading.Lock()
 
 
-def photo_process(upload: UploadedFile, process: Callable[[images.Source], T]) -> T:
+def photo_process(
+    upload: UploadedFile | bytes,
+    process: Callable[..., T],
+    *,
+    made: Callable[[Rendition], None] | None = None,
+) -> T:
     """Run ``process`` on an upload, turning every refusal into a ValidationError.
 
-    The size is checked before the file is read, so an oversized upload never enters memory.
+    The size and header are checked before the pixels are read (``photo_checked``), so an
+    oversized upload never enters memory. ``made`` is handed to ``process`` (the pipeline calls
+    it with each rendition as soon as it is encoded); a decode in a process of its own gives
+    every rendition to it at the end.
     """
+    if isinstance(upload, bytes):
+        upload = SimpleUploadedFile("photo", upload)
+    pixels = photo_checked(upload)
+    isolated = pixels >= settings.DECODE_ISOLATE_MIN_PIXELS
+    options = {} if made is None else {"made": made}
+    with _turn(pixels=pixels, isolated=isolated):
+        # The upload itself, never a copy of its bytes: decoders read it a block at a time, and
+        # a decode of its own opens a file Django spooled to disk afresh (posts/isolated.py).
+        try:
+            if not isolated:
+                return process(upload, **options)
+            result = run_isolated(process, upload)
+        except ImageError as exc:
+            raise ValidationError(str(exc)) from None
+    if made is not None:
+        for rendition in result:
+            made(rendition)
+    return result
+
+
+def photo_checked(upload: UploadedFile) -> int:
+    """How many pixels decoding ``upload`` takes (``images.full_size_pixels``), read from its
+    size and header alone; ValidationError if the pipeline would refuse either."""
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError(
             f"This file is {upload.size / 1_048_576:.1f} MB; the limit is "
             f"{MAX_UPLOAD_BYTES // 1_048_576} MB."
         )
     try:
-        pixels = images.full_size_pixels(upload)
-    except ImageError:
-        pixels = 0  # refused from its header: processing says why, decoding nothing
+        return images.full_size_pixels(upload)
+    except ImageError as exc:
+        raise ValidationError(str(exc)) from None
     finally:
         upload.seek(0)
-    isolated = pixels >= settings.DECODE_ISOLATE_MIN_PIXELS
-    with _turn(pixels=pixels, isolated=isolated):
-        # The upload itself, never a copy of its bytes: decoders read it a block at a time, and
-        # a decode of its own opens a file Django spooled to disk afresh (posts/isolated.py).
-        try:
-            return run_isolated(process, upload) if isolated else process(upload)
-        except ImageError as exc:
-            raise ValidationError(str(exc)) from None
 
 
 @contextmanager
@@ -78,13 +102,13 @@ def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:
     Read from the files' headers, before any of them is decoded: a few kilobytes of flat
     colour can claim 50 megapixels, and ten of them would hold a worker for seconds. Each
     counts as the work its decode takes (``full_size_pixels``): a lossless WebP decodes whole
-    inside libwebp however small its output, so it counts whole. A header the pipeline refuses
-    counts nothing here; processing the file reports why.
+    inside libwebp however small its output, so it counts whole. A file the pipeline refuses
+    from its size or header counts nothing here; ``photo_checked`` says why.
     """
     total = 0
     for index, upload in enumerate(uploads):
         try:
-            total += images.full_size_pixels(upload) if upload.size <= MAX_UPLOAD_BYTES else 0
+            total += images.full_size_pixels(upload)
         except ImageError:
             pass
         finally:
@@ -100,11 +124,20 @@ def pixels_over_budget(uploads: list[UploadedFile]) -> tuple[int, str] | None:
 
 @dataclass(frozen=True)
 class Photo:
-    """A processed upload, ready to store."""
+    """A photo the form accepted, with its alt text: ``services.post_create`` makes its
+    renditions and stores them."""
 
-    display: Rendition
-    thumbnail: Rendition
+    source: UploadedFile | bytes
     alt_text: str
+
+
+class PhotoRefused(ValidationError):
+    """The image pipeline refused the post's photo at ``index``: its header was fine, but its
+    pixels turned out damaged as they were decoded."""
+
+    def __init__(self, index: int, message: str):
+        super().__init__(message)
+        self.index = index
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -209,7 +242,7 @@ class PostForm(SubmittedOnceForm):
         if over := pixels_over_budget(uploads):
             index, message = over
             self.photo_errors[index] = message
-            raise ValidationError(f"Photo {index + 1} ({uploads[index].name}): {message}")
+            raise ValidationError(_photo_error(index, uploads[index], message))
         photos, errors = [], []
         for index, upload in enumerate(uploads):
             alt = self.alt_texts[index] if index < len(self.alt_texts) else ""
@@ -217,18 +250,29 @@ class PostForm(SubmittedOnceForm):
                 alt = ALT_TEXT.clean(alt)
             except ValidationError as exc:
                 self.alt_errors[index] = exc.messages[0]
-                errors.append(f"Photo {index + 1} ({upload.name}): {exc.messages[0]}")
+                errors.append(_photo_error(index, upload, exc.messages[0]))
                 continue
             try:
-                display, thumbnail = photo_process(upload, post_renditions)
+                photo_checked(upload)
             except ValidationError as exc:
                 self.photo_errors[index] = exc.messages[0]
-                errors.append(f"Photo {index + 1} ({upload.name}): {exc.messages[0]}")
+                errors.append(_photo_error(index, upload, exc.messages[0]))
                 continue
-            photos.append(Photo(display=display, thumbnail=thumbnail, alt_text=alt))
+            photos.append(Photo(source=upload, alt_text=alt))
         if errors:
             raise ValidationError(errors)
         return photos
+
+    def photo_refused(self, refused: PhotoRefused) -> None:
+        """Show why the pipeline refused one of the photos this form accepted."""
+        upload = self.cleaned_data["photos"][refused.index].source
+        self.photo_errors[refused.index] = refused.message
+        self.add_error("photos", _photo_error(refused.index, upload, refused.message))
+
+
+def _photo_error(index: int, upload: UploadedFile, message: str) -> str:
+    """``message`` about the photo at ``index``, as the form's list of errors shows it."""
+    return f"Photo {index + 1} ({upload.name}): {message}"
 
 
 class PostEditForm(forms.Form):

@@ -140,15 +140,19 @@ class _Opened:
 Source = bytes | IO[bytes]
 
 
-def post_renditions(data: Source) -> tuple[Rendition, Rendition]:
-    """(display, thumbnail) for a post photo.
+def post_renditions(
+    data: Source, *, made: Callable[[Rendition], None] | None = None
+) -> tuple[Rendition, Rendition]:
+    """(display, thumbnail) for a post photo; ``made``, if given, is called with each of them as
+    soon as it is encoded, so that the display rendition can be stored while the thumbnail is
+    made.
 
     The display rendition is at most DISPLAY_MAX_WIDTH wide, never upscaled, with its aspect
     ratio centre-cropped into MIN_ASPECT_RATIO..MAX_ASPECT_RATIO. The thumbnail is a centred
     THUMBNAIL_SIZE square, or a smaller square when the photo's short side is smaller: post
     photos are never upscaled.
     """
-    display, thumbnail = _render(data, _post_plan)
+    display, thumbnail = _render(data, _post_plan, made)
     return display, thumbnail
 
 
@@ -177,7 +181,7 @@ def full_size_pixels(file: IO[bytes]) -> int:
     at its draft size, every other format whole (a lossless WebP is decoded whole inside
     libwebp, however small its output). Raises ImageError for a header the pipeline refuses.
     """
-    source = _open(file, _post_plan).source
+    source = _open(_sized(file), _post_plan).source
     return source.width * source.height
 
 
@@ -223,13 +227,19 @@ def _centred_box(
     return (left, top, left + width, top + height)
 
 
-def _render(data: Source, plan: _Plan) -> list[Rendition]:
-    """Decode `data` once, then crop, scale and encode every target of the plan."""
+def _render(
+    data: Source, plan: _Plan, made: Callable[[Rendition], None] | None = None
+) -> list[Rendition]:
+    """Decode `data` once, then crop, scale and encode every target of the plan, handing each
+    rendition to `made` as soon as it is encoded."""
     image, targets, decoded = _decode(data, plan)
-    renditions = [
-        _encode(image.resize(t.size, Image.Resampling.LANCZOS, box=t.box), t.quality)
-        for t in targets
-    ]
+    renditions = []
+    for t in targets:
+        renditions.append(
+            _encode(image.resize(t.size, Image.Resampling.LANCZOS, box=t.box), t.quality)
+        )
+        if made is not None:
+            made(renditions[-1])
     del image
     if decoded >= RELEASE_AFTER_PIXELS and _malloc_trim is not None:
         _malloc_trim(0)
@@ -244,13 +254,7 @@ def _decode(data: Source, plan: _Plan) -> tuple[Image.Image, list[_Target], int]
     `_open`, so that a hostile or damaged file ends as an ImageError, and no image larger than
     the returned one outlives this call.
     """
-    file = io.BytesIO(data) if isinstance(data, bytes) else data
-    size = file.seek(0, io.SEEK_END)
-    if not size:
-        raise ImageError(_EMPTY)
-    if size > MAX_UPLOAD_BYTES:
-        raise ImageError(_TOO_LARGE)
-    file.seek(0)
+    file = _sized(data)
     opened = _open(file, plan)
     source = opened.source
     with _reading_untrusted_image():
@@ -308,6 +312,18 @@ def _whole_file(file: IO[bytes]) -> bytes:
     """All of `file`'s bytes, for decoders that take them at once (libwebp, libheif)."""
     file.seek(0)
     return file.read()
+
+
+def _sized(data: Source) -> IO[bytes]:
+    """`data` as a file at its start, if it is neither empty nor over MAX_UPLOAD_BYTES."""
+    file = io.BytesIO(data) if isinstance(data, bytes) else data
+    size = file.seek(0, io.SEEK_END)
+    if not size:
+        raise ImageError(_EMPTY)
+    if size > MAX_UPLOAD_BYTES:
+        raise ImageError(_TOO_LARGE)
+    file.seek(0)
+    return file
 
 
 def _decode_size(source: Image.Image, needed: tuple[int, int]) -> tuple[int, int]:

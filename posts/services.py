@@ -1,17 +1,19 @@
-"""Writes to posts, likes and comments. Photos are stored before rows; config.media removes
-them after the rows are gone."""
+"""Writes to posts, likes and comments. A new post's photos are decoded and stored before its rows
+are committed; config.media removes them after the rows are gone."""
 
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from activity import services as activity
-from config.media import objects_rolled_back, renditions_storing
+from config.media import objects_rolled_back, renditions_writing
 from members.models import User
 from posts import text
-from posts.forms import Photo
+from posts.forms import Photo, PhotoRefused, photo_process
+from posts.images import post_renditions
 from posts.models import Comment, Like, Post, PostImage, SavedPost, Tag
 
 M = TypeVar("M", bound=models.Model)
@@ -50,11 +52,15 @@ def _submitted(rows: models.QuerySet[M], submission: UUID | None) -> M | None:
 def post_create(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None = None
 ) -> Post:
-    """Store every photo's renditions and the post's rows, in one transaction committed only
-    once every photo is stored (the rows are inserted while the photos are written).
+    """Make every photo's renditions and store them, then the post's rows, committed only once
+    every photo is stored.
 
-    If any write fails, the objects already stored are deleted again: no object without its row.
-    A form submitted twice (same ``submission``) gives the first post, and stores nothing more.
+    Each rendition is written as soon as it is made, while the pipeline goes on to the next, and
+    the rows are inserted while the last ones are written. Raises PhotoRefused for the first
+    photo the pipeline refuses (the form has checked their sizes and headers; damaged pixels show
+    only as they are decoded). If that or any write fails, the objects already stored are
+    deleted again: no object without its row. A form submitted twice (same ``submission``)
+    gives the first post, and makes and stores nothing more.
     """
     return _created_once(
         rows=Post.objects.filter(author=author),
@@ -68,30 +74,26 @@ def post_create(
 def _post_store(
     *, author: User, photos: Sequence[Photo], caption: str, submission: UUID | None
 ) -> Post:
-    images = [
-        PostImage(
-            order=order,
-            width=photo.display.width,
-            height=photo.display.height,
-            thumbnail_size=photo.thumbnail.width,
-            alt_text=photo.alt_text,
-        )
-        for order, photo in enumerate(photos)
-    ]
-    stores = []
-    for image, photo in zip(images, photos, strict=True):
-        stores += [(image.display, photo.display), (image.thumbnail, photo.thumbnail)]
-    # The rows are inserted while the photos are written, and committed once all are stored.
-    with (
-        objects_rolled_back() as written,
-        transaction.atomic(),
-        renditions_storing(stores, written),
-    ):
-        post = Post.objects.create(author=author, caption=caption, submission=submission)
-        for image in images:
-            image.post = post
-        PostImage.objects.bulk_create(images)
-        _links_sync(post, new=True)
+    images = []
+    with objects_rolled_back() as written, renditions_writing(written) as writes:
+        for order, photo in enumerate(photos):
+            image = PostImage(order=order, alt_text=photo.alt_text)
+            made = writes.into(image.display, image.thumbnail)
+            try:
+                display, thumbnail = photo_process(photo.source, post_renditions, made=made)
+            except ValidationError as exc:
+                raise PhotoRefused(order, exc.messages[0]) from None
+            image.width, image.height = display.width, display.height
+            image.thumbnail_size = thumbnail.width
+            images.append(image)
+        # The rows are inserted while the last renditions are written, committed once all are.
+        with transaction.atomic():
+            post = Post.objects.create(author=author, caption=caption, submission=submission)
+            for image in images:
+                image.post = post
+            PostImage.objects.bulk_create(images)
+            _links_sync(post, new=True)
+            writes.finish()
     return post
 
 

@@ -22,7 +22,7 @@ from members.selectors import user_suggestions
 from members.views import next_url
 from members.views.profile import PEOPLE_PER_PAGE
 from posts import cards, selectors, services, text
-from posts.forms import CommentForm, PostEditForm, PostForm, new_submission
+from posts.forms import CommentForm, PhotoRefused, PostEditForm, PostForm, new_submission
 from posts.models import Comment, Post, SavedPost, Tag, comment_visibility
 
 SUGGESTIONS = 8
@@ -64,6 +64,8 @@ def post_new(request: HttpRequest) -> HttpResponse:
                     caption=form.cleaned_data["caption"],
                     submission=form.cleaned_data["submission"],
                 )
+            except PhotoRefused as refused:
+                form.photo_refused(refused)
             except StorageUnavailable as exc:
                 form.add_error(None, exc.message)
                 status = 503

@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 from members.services import follow_create
 from posts import services
 from posts.forms import Photo
-from posts.images import post_renditions
 from tests import factories, imagefactory
 from tests import test_browser as browser
 from tests.test_browser import log_in, shot
@@ -25,8 +24,8 @@ def member(username: str):
 
 def photo_post(author, caption: str):
     """A post whose photo is really stored, so its thumbnail loads."""
-    display, thumbnail = post_renditions(imagefactory.jpeg(1200, 900, noise=30))
-    photo = Photo(display=display, thumbnail=thumbnail, alt_text=f"{caption} photo")
+    source = imagefactory.jpeg(1200, 900, noise=30)
+    photo = Photo(source=source, alt_text=f"{caption} photo")
     return services.post_create(author=author, photos=[photo], caption=caption)
 
 

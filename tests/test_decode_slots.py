@@ -7,12 +7,13 @@ import threading
 import time
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.decode_slots import BUSY_MESSAGE, decode_slot
 from posts import forms as post_forms
 from posts import isolated
-from posts.models import Post
+from posts.models import Post, PostImage
 from tests import imagefactory
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +158,10 @@ def test_a_large_photo_is_processed_in_a_process_of_its_own(client, member, slot
     assert large.status_code == small.status_code == 302
     assert [command[-1] for command in children] == ["post_renditions"]
     assert Post.objects.count() == 2
+    # The renditions a child gives back are stored as those made in the worker are.
+    for image in PostImage.objects.all():
+        assert default_storage.exists(image.display.name)
+        assert default_storage.exists(image.thumbnail.name)
 
 
 def test_a_photo_decoded_in_its_own_process_does_not_wait_for_the_workers_turn(

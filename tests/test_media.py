@@ -15,7 +15,7 @@ from django.db import transaction
 from members import services as member_services
 from members.models import User
 from posts.forms import Photo
-from posts.images import avatar_rendition, post_renditions
+from posts.images import avatar_rendition
 from posts.models import Post, PostImage
 from posts.services import post_create
 from tests import factories, imagefactory
@@ -37,9 +37,9 @@ def with_photos(user: User, posts: int = 1) -> User:
     member_services.profile_update(
         user=user, photo=avatar_rendition(imagefactory.jpeg(300, 300)), remove_photo=False
     )
-    display, thumbnail = post_renditions(imagefactory.jpeg(400, 400))
+    source = imagefactory.jpeg(400, 400)
     for _ in range(posts):
-        post_create(author=user, photos=[Photo(display, thumbnail, "")] * 2, caption="")
+        post_create(author=user, photos=[Photo(source, "")] * 2, caption="")
     return user
 
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from config import media
 from members.services import profile_update
 from posts.forms import Photo
-from posts.images import avatar_rendition, post_renditions
+from posts.images import avatar_rendition
 from posts.models import Post, PostImage
 from posts.services import post_create
 from tests import imagefactory
@@ -30,8 +30,8 @@ def gc(*args: str) -> str:
 
 
 def new_post(author) -> Post:
-    display, thumbnail = post_renditions(imagefactory.jpeg(800, 600))
-    photo = Photo(display=display, thumbnail=thumbnail, alt_text="")
+    source = imagefactory.jpeg(800, 600)
+    photo = Photo(source=source, alt_text="")
     return post_create(author=author, photos=[photo], caption="kept")
 
 

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from members import export
 from members import services as member_services
 from posts.forms import Photo
-from posts.images import avatar_rendition, post_renditions
+from posts.images import avatar_rendition
 from posts.models import Post, PostImage
 from posts.services import post_create
 from tests import factories, imagefactory
@@ -32,8 +32,8 @@ def olivia(owner, follower, outsider, bucket):
     member_services.profile_update(
         user=owner, photo=avatar_rendition(imagefactory.jpeg(300, 300)), remove_photo=False
     )
-    display, thumbnail = post_renditions(imagefactory.jpeg(400, 300))
-    photos = [Photo(display, thumbnail, "A red door"), Photo(display, thumbnail, "Café <b>")]
+    source = imagefactory.jpeg(400, 300)
+    photos = [Photo(source, "A red door"), Photo(source, "Café <b>")]
     post_create(author=owner, photos=photos, caption="Doors of Lisbon #doors")
     factories.follow(follower, owner)
     factories.follow(owner, outsider)

@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from moderation.roles import moderators_group
 from posts import services as post_services
 from posts.forms import Photo
-from posts.images import post_renditions
 from tests import factories, imagefactory
 from tests.test_browser import chromium, people, shot, site  # noqa: F401 - fixtures
 
@@ -29,9 +28,9 @@ def test_a_moderator_hides_a_reported_post_from_the_queue(people, bucket):  # no
     factories.server_user(username="oscar")
     moderator = factories.server_user(username="mona", is_staff=True)
     moderator.groups.add(moderators_group(Group, Permission))
-    display, thumbnail = post_renditions(imagefactory.jpeg(800, 800, noise=30))
+    source = imagefactory.jpeg(800, 800, noise=30)
     post = post_services.post_create(
-        author=author, photos=[Photo(display, thumbnail, "A watch")], caption="Cheap watches!"
+        author=author, photos=[Photo(source, "A watch")], caption="Cheap watches!"
     )
 
     # A member reports it from the post page.

@@ -12,7 +12,6 @@ from moderation.models import AuditEntry, Report
 from moderation.roles import MODERATOR_PERMISSIONS
 from posts import services as post_services
 from posts.forms import Photo
-from posts.images import post_renditions
 from posts.models import Comment, Post
 from tests import factories, imagefactory
 
@@ -153,10 +152,8 @@ def test_hiding_a_comment(mod_client, post, owner, outsider):
 def test_deleting_a_post_removes_its_photos_after_commit_and_keeps_the_log(
     mod_client, owner, outsider, bucket, django_capture_on_commit_callbacks
 ):
-    display, thumbnail = post_renditions(imagefactory.jpeg(300, 300))
-    post = post_services.post_create(
-        author=owner, photos=[Photo(display, thumbnail, "")], caption=""
-    )
+    source = imagefactory.jpeg(300, 300)
+    post = post_services.post_create(author=owner, photos=[Photo(source, "")], caption="")
     services.report_create(reporter=outsider, target=post, reason="violence")
     assert len(bucket.keys()) == 2
     with django_capture_on_commit_callbacks(execute=True):

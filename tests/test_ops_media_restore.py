@@ -19,7 +19,7 @@ from config.storage import MediaStorage
 from members.services import profile_update
 from ops.media_restore import MediaRestore, MediaRestoreError, parse_since
 from posts.forms import Photo
-from posts.images import avatar_rendition, post_renditions
+from posts.images import avatar_rendition
 from posts.models import Post
 from posts.services import post_create, post_delete
 from tests import imagefactory
@@ -59,10 +59,10 @@ def restore(*args: str) -> tuple[str, str]:
 
 
 def new_post(author) -> Post:
-    display, thumbnail = post_renditions(imagefactory.jpeg(800, 600))
+    source = imagefactory.jpeg(800, 600)
     return post_create(
         author=author,
-        photos=[Photo(display=display, thumbnail=thumbnail, alt_text="")],
+        photos=[Photo(source=source, alt_text="")],
         caption="kept",
     )
 

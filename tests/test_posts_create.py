@@ -13,7 +13,7 @@ from django.db import DatabaseError
 from PIL import Image
 
 from config import media
-from posts import forms, images
+from posts import forms, images, services
 from posts.models import ALT_TEXT_MAX_LENGTH, Post, PostImage, Tag
 from tests import imagefactory
 
@@ -184,6 +184,69 @@ def test_a_posts_photos_are_stored_at_once_not_one_after_another(
     assert len(bucket.keys()) == 2
 
 
+def test_a_photo_s_display_rendition_is_written_while_its_thumbnail_is_still_being_made(
+    client, member, bucket, monkeypatch
+):
+    writing = threading.Event()
+    store, encode = media.rendition_write, images._encode
+    encoded = []
+
+    def store_noting(**kwargs):
+        writing.set()
+        return store(**kwargs)
+
+    def encode_second_once_writing(image, quality):
+        encoded.append(quality)
+        if len(encoded) == 2:  # the thumbnail: waits until the display rendition is written
+            assert writing.wait(timeout=10), "no write started before the pipeline ended"
+        return encode(image, quality)
+
+    monkeypatch.setattr(media, "rendition_write", store_noting)
+    monkeypatch.setattr(images, "_encode", encode_second_once_writing)
+    assert share(client, imagefactory.jpeg(800, 600)).status_code == 302
+    assert encoded == [images.DISPLAY_QUALITY, images.THUMBNAIL_QUALITY]
+    assert len(bucket.keys()) == 2
+
+
+def test_a_photo_found_damaged_as_it_decodes_removes_the_photos_already_stored(
+    owner, bucket, monkeypatch
+):
+    # The form passes it (its header is a JPEG's); its pixels stop short.
+    store = media.rendition_write
+    stored = []
+
+    def store_noting(**kwargs):
+        stored.append(store(**kwargs))
+        return stored[-1]
+
+    monkeypatch.setattr(media, "rendition_write", store_noting)
+    photos = [
+        forms.Photo(imagefactory.jpeg(800, 600), ""),
+        forms.Photo(imagefactory.truncated_jpeg(), ""),
+    ]
+    with pytest.raises(forms.PhotoRefused) as refused:
+        services.post_create(author=owner, photos=photos, caption="")
+    assert refused.value.index == 1 and "damaged" in refused.value.message
+    assert len(stored) == 2  # the first photo's, written before the second was decoded
+    assert bucket.keys() == [] and not Post.objects.exists()
+
+
+def test_the_same_form_sent_again_gives_the_first_post_without_decoding_its_photos_again(
+    owner, bucket, monkeypatch
+):
+    submission = uuid.uuid4()
+    photos = [forms.Photo(imagefactory.jpeg(800, 600), "")]
+    first = services.post_create(author=owner, photos=photos, caption="", submission=submission)
+
+    def no_decode(data, **kwargs):
+        raise AssertionError("a photo was decoded")
+
+    monkeypatch.setattr(services, "post_renditions", no_decode)
+    again = services.post_create(author=owner, photos=photos, caption="", submission=submission)
+    assert again == first
+    assert len(bucket.keys()) == 2
+
+
 def test_a_storage_failure_midway_removes_the_photos_already_stored(
     client, member, bucket, monkeypatch
 ):
@@ -264,7 +327,7 @@ def test_ten_small_files_claiming_50_megapixels_each_are_refused_before_any_deco
     def no_decode(data):
         raise AssertionError("a photo was decoded")
 
-    monkeypatch.setattr(forms, "post_renditions", no_decode)
+    monkeypatch.setattr(services, "post_renditions", no_decode)
     data = bomb(7071, 7071)
     bombs = [SimpleUploadedFile(f"flat{i}.{extension}", data) for i in range(10)]
     assert all(bomb.size < 100_000 for bomb in bombs)
