@@ -131,6 +131,10 @@ MEDIA_ROOT = BASE_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.MemoryFileUploadHandler",
+    "config.uploads.TemporaryFileUploadHandler",
+]
 # Whole request bodies (config/limits.py; deploy/nginx-instagram.conf matches): 1 MB, but
 # 200 MB where photos are uploaded, a post holding up to ten photos of 20 MB each.
 REQUEST_BODY_MAX_BYTES = 1_048_576
