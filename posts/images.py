@@ -179,7 +179,8 @@ def post_pixels(file: IO[bytes]) -> int:
 def full_size_pixels(file: IO[bytes]) -> int:
     """How many pixels decoding this file may hold at full size, from its header alone: a JPEG
     at its draft size, every other format whole (a lossless WebP is decoded whole inside
-    libwebp, however small its output). Raises ImageError for a header the pipeline refuses.
+    libwebp, however small its output). Raises ImageError for a file (empty, too large) or a
+    header the pipeline refuses.
     """
     source = _open(_sized(file), _post_plan).source
     return source.width * source.height
