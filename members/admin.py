@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.utils.html import format_html
 
+from activity import services as activity
 from members import services
 from members.models import Block, Follow, FollowRequest, User
 
@@ -32,6 +33,13 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        """Unticking Active takes what the member did off everyone's activity badge, as a
+        moderator's suspension does (their content is then hidden from all)."""
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            activity.suspended_withdraw(member=obj)
 
     @admin.display(description="Photo")
     def avatar_thumbnail(self, user: User) -> str:

@@ -478,6 +478,19 @@ def _form_data(page: str) -> dict[str, str]:
     return data
 
 
+def test_a_member_made_inactive_in_the_admin_leaves_the_badge(client, owner, follower):
+    like(follower, factories.post(owner))
+    assert badges(client, owner) == ["1"]
+    client.force_login(factories.user(username="root", is_staff=True, is_superuser=True))
+    url = f"/admin/members/user/{follower.pk}/change/"
+    data = _form_data(client.get(url).content.decode())
+    del data["is_active"]  # unticked
+    assert client.post(url, data).status_code == 302
+    follower.refresh_from_db()
+    assert not follower.is_active
+    assert badges(client, owner) == [None]
+
+
 def test_a_comment_deleted_from_its_post_in_the_admin_leaves_the_badge(client, owner, follower):
     post = factories.post(owner)
     post_services.comment_create(author=follower, post=post, text="hello")
