@@ -118,10 +118,21 @@ def test_a_bad_photo_among_good_ones_stores_nothing_and_says_which(
     assert bucket.keys() == []
 
 
-def test_errors_come_back_as_json_for_the_photo_they_concern(client, member, bucket):
-    response = share(client, imagefactory.jpeg(800, 600), b"nope", accept_json=True)
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param(b"nope", "not an image", id="refused by the form"),
+        pytest.param(imagefactory.truncated_jpeg(), "damaged", id="found damaged as it decodes"),
+    ],
+)
+def test_errors_come_back_as_json_for_the_photo_they_concern(
+    client, member, bucket, content, reason
+):
+    response = share(client, imagefactory.jpeg(800, 600), content, accept_json=True)
     assert response.status_code == 400
-    assert "not an image" in response.json()["photo_errors"]["1"]
+    answer = response.json()
+    assert reason in answer["photo_errors"]["1"]
+    assert answer["errors"]["photos"] == [f"Photo 2 (p.jpg): {answer['photo_errors']['1']}"]
     assert bucket.keys() == []
 
 
