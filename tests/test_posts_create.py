@@ -3,6 +3,7 @@
 import io
 import re
 import threading
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -223,14 +224,23 @@ def test_a_photo_found_damaged_as_it_decodes_removes_the_photos_already_stored(
     owner, bucket, monkeypatch
 ):
     # The form passes it (its header is a JPEG's); its pixels stop short.
-    store = media.rendition_write
-    stored = []
+    store, decode = media.rendition_write, images._decode
+    stored, decoded = [], []
+    written = threading.Event()
 
     def store_noting(**kwargs):
         stored.append(store(**kwargs))
+        written.set()
         return stored[-1]
 
+    def decode_once_written(data, plan):
+        decoded.append(1)
+        if len(decoded) == 2:  # the second photo, once one of the first's is stored
+            assert written.wait(timeout=10)
+        return decode(data, plan)
+
     monkeypatch.setattr(media, "rendition_write", store_noting)
+    monkeypatch.setattr(images, "_decode", decode_once_written)
     photos = [
         forms.Photo(imagefactory.jpeg(800, 600), ""),
         forms.Photo(imagefactory.truncated_jpeg(), ""),
@@ -238,7 +248,7 @@ def test_a_photo_found_damaged_as_it_decodes_removes_the_photos_already_stored(
     with pytest.raises(forms.PhotoRefused) as refused:
         services.post_create(author=owner, photos=photos, caption="")
     assert refused.value.index == 1 and "damaged" in refused.value.message
-    assert len(stored) == 2  # the first photo's, written before the second was decoded
+    assert stored  # the first photo's, written before the second was decoded
     assert bucket.keys() == [] and not Post.objects.exists()
 
 
@@ -277,6 +287,38 @@ def test_a_storage_failure_midway_removes_the_photos_already_stored(
     response = share(client, imagefactory.jpeg(800, 600), imagefactory.jpeg(600, 600))
     assert response.status_code == 503
     assert "nothing was saved" in response.content.decode()
+    assert not Post.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_once_a_write_fails_the_writes_not_yet_started_are_skipped(
+    client, member, bucket, monkeypatch
+):
+    # S3 timing out takes 15 s a write: a post's twenty writes, four at a time, would keep the
+    # member waiting over a minute for the error.
+    store, encode = media.rendition_write, images._encode
+    calls, encoded = [], []
+    failed = threading.Event()
+
+    def first_fails(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            failed.set()
+            raise media.StorageUnavailable
+        return store(**kwargs)
+
+    def encode_once_failed(image, quality):
+        encoded.append(quality)
+        if len(encoded) == 2:  # the first photo's thumbnail, once its display write failed
+            assert failed.wait(timeout=10)
+            time.sleep(0.2)
+        return encode(image, quality)
+
+    monkeypatch.setattr(media, "rendition_write", first_fails)
+    monkeypatch.setattr(images, "_encode", encode_once_failed)
+    response = share(client, *[imagefactory.jpeg(400, 300)] * 3)
+    assert response.status_code == 503
+    assert len(calls) == 1  # the five writes after it were skipped
     assert not Post.objects.exists()
     assert bucket.keys() == []
 
