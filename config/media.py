@@ -109,6 +109,13 @@ class RenditionWrites:
         fields = iter(field_files)
         return lambda rendition: self.start(next(fields), rendition)
 
+    def check(self) -> None:
+        """Raise the first failure among the writes that have ended, without waiting for the
+        others: a post stops making renditions S3 would not take."""
+        for _, _, future in self._pending:
+            if future.done() and future.exception() is not None:
+                raise future.exception()
+
     def stop(self) -> None:
         """Skip the writes that have not started; those already running go on."""
         self._stopped = True
@@ -121,9 +128,7 @@ class RenditionWrites:
         """Wait for every write; raise the first failed one's StorageUnavailable. A field whose
         name was taken after all is given the one stored, in its row too."""
         self.wait()
-        for _, _, future in self._pending:
-            if future.exception() is not None:
-                raise future.exception()
+        self.check()
         for field_file, name, future in self._pending:
             stored = future.result()
             if stored != name:

@@ -77,6 +77,7 @@ def _post_store(
     images = []
     with objects_rolled_back() as written, renditions_writing(written) as writes:
         for order, photo in enumerate(photos):
+            writes.check()
             image = PostImage(order=order, alt_text=photo.alt_text)
             made = writes.into(image.display, image.thumbnail)
             try:

@@ -291,7 +291,7 @@ def test_a_storage_failure_midway_removes_the_photos_already_stored(
     assert bucket.keys() == []
 
 
-def test_once_a_write_fails_the_writes_not_yet_started_are_skipped(
+def test_once_a_write_fails_the_post_stops_making_and_writing_its_photos(
     client, member, bucket, monkeypatch
 ):
     # S3 timing out takes 15 s a write: a post's twenty writes, four at a time, would keep the
@@ -318,7 +318,8 @@ def test_once_a_write_fails_the_writes_not_yet_started_are_skipped(
     monkeypatch.setattr(images, "_encode", encode_once_failed)
     response = share(client, *[imagefactory.jpeg(400, 300)] * 3)
     assert response.status_code == 503
-    assert len(calls) == 1  # the five writes after it were skipped
+    assert len(calls) == 1  # the first photo's thumbnail was not written
+    assert len(encoded) == 2  # and the next photos were not even made
     assert not Post.objects.exists()
     assert bucket.keys() == []
 
