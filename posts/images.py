@@ -4,8 +4,8 @@ Pure functions, an upload in (its bytes, or a file read as the decoder needs it)
 with no Django, ORM or storage, so they can be tested and benchmarked alone. Every upload is
 decoded once, as small as its renditions allow (JPEG draft mode), and every rendition is derived
 from that one decoded image. How many pixels that decode takes is known from the header alone
-(``post_pixels``), so that a request's photos can be refused together before any of them is
-decoded.
+(``post_pixels``), and how many it may hold at full size (``full_size_pixels``), so that a
+request's photos can be refused together before any of them is decoded.
 """
 
 import ctypes
